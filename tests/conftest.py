@@ -1,0 +1,53 @@
+"""Shared fixtures: settings in a temporary data directory and the real app over ASGITransport."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from souverain.app import create_app
+from souverain.settings import BackendSettings, ModelSettings, RouteSettings, Settings
+
+
+def fake_settings(tmp_path: Path, **overrides: object) -> Settings:
+    """Settings with two fake backends: a chat model and an embeddings model."""
+    values: dict[str, object] = {
+        "data_dir": tmp_path / "data",
+        "backends": {
+            "fake": BackendSettings(kind="fake", reply="Bonjour, je suis un assistant."),
+        },
+        "models": [
+            ModelSettings(name="chat-fake", routes=[RouteSettings(backend="fake")], max_output_tokens=100),
+            ModelSettings(name="embed-fake", type="embeddings", routes=[RouteSettings(backend="fake")]),
+        ],
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return fake_settings(tmp_path)
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://souverain.test") as c:
+        yield c
