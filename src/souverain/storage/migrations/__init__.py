@@ -7,6 +7,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 
 _HERE = Path(__file__).parent
@@ -35,3 +36,10 @@ def downgrade(connection: Connection, revision: str) -> None:
 def current(connection: Connection) -> str | None:
     """The revision recorded in the database, or None for an empty database."""
     return MigrationContext.configure(connection).get_current_revision()
+
+
+def head() -> str:
+    """The latest revision shipped with this version."""
+    revision = ScriptDirectory.from_config(config()).get_current_head()
+    assert revision is not None
+    return revision

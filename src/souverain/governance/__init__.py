@@ -1,0 +1,1 @@
+"""Governance: tenants, use cases, API keys, quotas, usage accounting, trust zones and classification."""
