@@ -132,6 +132,21 @@ class CooldownSettings(_Strict):
     health_interval: float = Field(15.0, gt=0, description="Seconds between background health checks.")
 
 
+class GovernanceSettings(_Strict):
+    """Authentication, quotas and the shared quota store."""
+
+    auth_required: bool = Field(
+        True,
+        description="Require bearer keys on /v1 and /admin. Only switch off for local experiments: "
+        "requests then run under an anonymous, internal-classification development use case.",
+    )
+    redis_url: str | None = Field(
+        None, description="Redis URL for quotas shared by several gateway processes; in-process if unset."
+    )
+    redis_prefix: str = Field("souverain", description="Prefix of every Redis key souverain writes.")
+    default_key_days: int = Field(365, ge=1, description="Validity of new keys when no expiry is given.")
+
+
 def _default_backends() -> dict[str, BackendSettings]:
     return {
         "embedded": BackendSettings(kind="embedded", bundled="qwen2.5-coder-1.5b-instruct"),
@@ -178,6 +193,9 @@ class Settings(BaseSettings):
     models: list[ModelSettings] = Field(default_factory=_default_models, description="Public model aliases.")
     routing: CooldownSettings = Field(
         default_factory=CooldownSettings, description="Health checks and cool-down."
+    )
+    governance: GovernanceSettings = Field(
+        default_factory=GovernanceSettings, description="Authentication and quotas."
     )
 
     @model_validator(mode="after")

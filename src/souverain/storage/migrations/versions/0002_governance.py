@@ -21,6 +21,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column("name", sa.String(100), nullable=False, unique=True),
         sa.Column("display_name", sa.String(200), nullable=False),
+        sa.Column("quotas", sa.JSON, nullable=False),
         sa.Column("is_demo", sa.Boolean, nullable=False),
         sa.Column("created_at", _TS, nullable=False),
     )

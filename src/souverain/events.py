@@ -1,0 +1,63 @@
+"""Structured events: every request and admin change emits one through ``EventSink``.
+
+A sink must raise when it cannot accept an event; the request path awaits ``emit`` before it
+answers, so that no request completes without its event (fail closed). The audit trail provides the
+durable, tamper-evident sink; ``MemorySink`` and ``LogSink`` serve tests and development.
+Events never carry message content or personal data: only identifiers, counts and outcomes.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Event:
+    action: str  # e.g. chat.completion, embeddings, admin.use_case.create, auth.failure
+    outcome: str  # success, refused, error
+    request_id: str
+    actor: str | None = None  # key prefix or staff identity
+    tenant: str | None = None
+    use_case: str | None = None
+    purpose: str | None = None
+    model: str | None = None
+    backend: str | None = None
+    zone: str | None = None
+    classification: str | None = None
+    status: int | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class EventSink(Protocol):
+    async def emit(self, event: Event) -> None:
+        """Accept the event durably, or raise."""
+
+
+class EventSinkError(Exception):
+    """The sink could not accept an event; the request must be refused."""
+
+
+class MemorySink:
+    """Keeps events in a list (tests)."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    async def emit(self, event: Event) -> None:
+        self.events.append(event)
+
+
+class LogSink:
+    """Writes events to the log (development; not durable, not tamper-evident)."""
+
+    async def emit(self, event: Event) -> None:
+        logger.info("event %s", event.as_dict())

@@ -1,0 +1,56 @@
+"""Who is calling: the authenticated key, its role, and the tenant and use case it belongs to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from souverain.settings import Classification
+
+
+class Role(StrEnum):
+    ADMIN = "admin"  # manages tenants, use cases, keys and backends
+    OPERATOR = "operator"  # runs the platform: reads backends and usage
+    APP = "app"  # an application calling /v1 for one use case
+    AUDITOR = "auditor"  # reads everything, changes nothing
+
+
+class Oversight(StrEnum):
+    NONE = "none"
+    REVIEW = "review"
+    APPROVE = "approve"
+
+
+@dataclass(frozen=True)
+class UseCaseView:
+    """The parts of a use case the request path needs (a snapshot, detached from the database)."""
+
+    id: int
+    name: str
+    tenant_id: int
+    tenant: str
+    purpose: str
+    category: str
+    risk_class: str
+    classification_ceiling: Classification
+    allowed_models: tuple[str, ...]
+    retention_days: int
+    human_oversight: Oversight
+    transparency_notice: dict[str, str] = field(default_factory=dict)
+    quotas: dict[str, Any] = field(default_factory=dict)
+    tenant_quotas: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Principal:
+    key_id: int
+    key_prefix: str
+    role: Role
+    tenant_id: int | None
+    use_case: UseCaseView | None
+    key_quotas: dict[str, Any] = field(default_factory=dict)
+
+    def may_call_model(self, alias: str) -> bool:
+        """Whether this key's use case allows ``alias`` (an empty allow-list allows nothing)."""
+        return self.use_case is not None and alias in self.use_case.allowed_models
