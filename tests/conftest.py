@@ -10,13 +10,24 @@ import pytest
 from fastapi import FastAPI
 
 from souverain.app import create_app
-from souverain.settings import BackendSettings, ModelSettings, RouteSettings, Settings
+from souverain.settings import (
+    BackendSettings,
+    GovernanceSettings,
+    ModelSettings,
+    RouteSettings,
+    Settings,
+)
 
 
 def fake_settings(tmp_path: Path, **overrides: object) -> Settings:
-    """Settings with two fake backends: a chat model and an embeddings model."""
+    """Settings with a fake backend serving a chat model and an embeddings model.
+
+    Authentication is off (requests run as the anonymous development use case): these settings serve the
+    gateway-mechanics tests; governance tests switch it on.
+    """
     values: dict[str, object] = {
         "data_dir": tmp_path / "data",
+        "governance": GovernanceSettings(auth_required=False),
         "backends": {
             "fake": BackendSettings(kind="fake", reply="Bonjour, je suis un assistant."),
         },

@@ -14,8 +14,18 @@ from souverain.api import errors, health, openai_routes
 from souverain.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from souverain.backends import registry
 from souverain.backends.base import Backend
+from souverain.events import EventSink, LogSink
 from souverain.gateway.chat import ChatService
 from souverain.gateway.embeddings import EmbeddingsService
+from souverain.governance.auth import KeyAuthenticator
+from souverain.governance.principal import Principal, development_principal
+from souverain.governance.quota_factory import build_limiter
+from souverain.governance.quotas import Limiter
+from souverain.pipeline.access import AccessStage
+from souverain.pipeline.events import EventStage
+from souverain.pipeline.quota import QuotaStage
+from souverain.pipeline.stage import Pipeline
+from souverain.pipeline.usage import UsageStage
 from souverain.routing.health import HealthBoard
 from souverain.routing.router import Router
 from souverain.settings import Settings
@@ -44,14 +54,28 @@ async def check_health(backends: dict[str, Backend], board: HealthBoard) -> None
             board.state(name).healthy = False
 
 
+def _anonymous(settings: Settings) -> Principal | None:
+    if settings.governance.auth_required:
+        return None
+    logger.warning("authentication is switched off: every request runs as the anonymous development use case")
+    return development_principal([m.name for m in settings.models])
+
+
 async def _health_loop(backends: dict[str, Backend], board: HealthBoard, interval: float) -> None:
     while True:
         await asyncio.sleep(interval)
         await check_health(backends, board)
 
 
-def create_app(settings: Settings, backends: dict[str, Backend] | None = None) -> FastAPI:
-    """Build the ASGI application; ``backends`` replaces the configured ones (tests, embedding apps)."""
+def build_pipeline(database: Database, limiter: Limiter, events: EventSink) -> Pipeline:
+    """The stages around every model call; ``after`` hooks run in reverse (events last)."""
+    return Pipeline([EventStage(events), UsageStage(database.sessions), AccessStage(), QuotaStage(limiter)])
+
+
+def create_app(
+    settings: Settings, backends: dict[str, Backend] | None = None, events: EventSink | None = None
+) -> FastAPI:
+    """Build the ASGI application; ``backends`` and ``events`` replace the configured ones (tests)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -60,6 +84,9 @@ def create_app(settings: Settings, backends: dict[str, Backend] | None = None) -
         await asyncio.to_thread(database.migrate)
         active = backends if backends is not None else build_backends(settings)
         board = HealthBoard(settings.routing)
+        limiter = build_limiter(settings.governance)
+        sink = events if events is not None else LogSink()
+        pipeline = build_pipeline(database, limiter, sink)
         try:
             await asyncio.gather(*(b.start() for b in active.values()))
             await check_health(active, board)
@@ -68,9 +95,13 @@ def create_app(settings: Settings, backends: dict[str, Backend] | None = None) -
                 settings=settings,
                 backends=active,
                 router=router,
-                chat=ChatService(router, settings.server),
-                embeddings=EmbeddingsService(router, settings.server),
+                chat=ChatService(router, settings.server, pipeline),
+                embeddings=EmbeddingsService(router, settings.server, pipeline),
                 database=database,
+                authenticator=KeyAuthenticator(database.sessions),
+                limiter=limiter,
+                events=sink,
+                anonymous=_anonymous(settings),
             )
             checker = asyncio.create_task(_health_loop(active, board, settings.routing.health_interval))
             try:
@@ -81,6 +112,7 @@ def create_app(settings: Settings, backends: dict[str, Backend] | None = None) -
                     await checker
         finally:
             await asyncio.gather(*(b.close() for b in active.values()), return_exceptions=True)
+            await limiter.close()
             database.close()
 
     app = FastAPI(title="souverain", version="0.1.0", lifespan=lifespan, docs_url="/docs", redoc_url=None)

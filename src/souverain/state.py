@@ -6,8 +6,12 @@ import time
 from dataclasses import dataclass, field
 
 from souverain.backends.base import Backend
+from souverain.events import EventSink
 from souverain.gateway.chat import ChatService
 from souverain.gateway.embeddings import EmbeddingsService
+from souverain.governance.auth import KeyAuthenticator
+from souverain.governance.principal import Principal
+from souverain.governance.quotas import Limiter
 from souverain.routing.router import Router
 from souverain.settings import Settings
 from souverain.storage.database import Database
@@ -21,4 +25,8 @@ class Services:
     chat: ChatService
     embeddings: EmbeddingsService
     database: Database
+    authenticator: KeyAuthenticator
+    limiter: Limiter
+    events: EventSink
+    anonymous: Principal | None = None  # set only when authentication is switched off
     started_at: int = field(default_factory=lambda: int(time.time()))

@@ -1,4 +1,4 @@
-"""Chat completions: request limits, routing with failover, and the shape of what clients receive."""
+"""Chat completions: request limits, the pipeline around routing, and the shape of what clients receive."""
 
 from __future__ import annotations
 
@@ -7,8 +7,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from souverain.errors import InvalidRequest
+from souverain.gateway.accounting import (
+    account_chunk,
+    account_completion,
+    estimate_prompt_tokens,
+    reservation_tokens,
+)
+from souverain.governance.principal import Principal
+from souverain.pipeline.call import Call
+from souverain.pipeline.stage import Pipeline, record_failure
 from souverain.protocol.chat import ChatCompletionRequest
-from souverain.routing.router import BackendFilter, Router, Target
+from souverain.routing.router import Router, Target
 from souverain.settings import ModelSettings, ServerSettings
 
 
@@ -53,51 +62,93 @@ def upstream_payload(request: ChatCompletionRequest, model: ModelSettings) -> di
 
 
 class ChatService:
-    """Validates, routes and shapes chat completions."""
+    """Validates, runs the pipeline, routes and shapes chat completions."""
 
-    def __init__(self, router: Router, server: ServerSettings) -> None:
+    def __init__(self, router: Router, server: ServerSettings, pipeline: Pipeline) -> None:
         self.router = router
         self.server = server
+        self.pipeline = pipeline
 
-    def _prepare(self, request: ChatCompletionRequest) -> tuple[ModelSettings, dict[str, Any]]:
+    def open(
+        self,
+        request: ChatCompletionRequest,
+        principal: Principal,
+        request_id: str,
+        classification: str | None,
+    ) -> Call:
+        """A call for ``request`` (404/400 for an unknown model or limits exceeded, before any stage)."""
         model = self.router.resolve(request.model, "chat")
         check_limits(request, model, self.server)
-        return model, upstream_payload(request, model)
+        call = Call(request_id, "chat.completion", principal, model, requested_classification=classification)
+        call.prompt_tokens = estimate_prompt_tokens(request)  # replaced by the backend's count
+        call.estimated_tokens = reservation_tokens(request, model, call.prompt_tokens)
+        return call
 
-    async def complete(
-        self, request: ChatCompletionRequest, allowed: BackendFilter | None = None
-    ) -> ChatResult:
-        model, payload = self._prepare(request)
-        target, body = await self.router.chat(model, payload, allowed)
-        body["model"] = model.name
+    async def complete(self, request: ChatCompletionRequest, call: Call) -> ChatResult:
+        payload = upstream_payload(request, call.model)
+        await self.pipeline.before(call)
+        try:
+            target, body = await self.router.chat(call.model, payload, call.allowed)
+        except BaseException as exc:
+            record_failure(call, exc)
+            await self.pipeline.after(call)
+            raise
+        call.target = target
+        account_completion(call, body)
+        body["model"] = call.model.name
+        await self.pipeline.after(call)
         return ChatResult(body, target)
 
-    async def stream(
-        self, request: ChatCompletionRequest, allowed: BackendFilter | None = None
-    ) -> ChatStream:
-        model, payload = self._prepare(request)
-        routed = await self.router.stream(model, payload, allowed)
+    async def stream(self, request: ChatCompletionRequest, call: Call) -> ChatStream:
+        payload = upstream_payload(request, call.model)
+        await self.pipeline.before(call)
+        try:
+            routed = await self.router.stream(call.model, payload, call.allowed)
+        except BaseException as exc:
+            record_failure(call, exc)
+            await self.pipeline.after(call)
+            raise
+        call.target = routed.target
         include_usage = bool(request.stream_options and request.stream_options.include_usage)
-        return ChatStream(routed.target, _relay(routed.first, routed.rest, model.name, include_usage))
+        chunks = self._relay(routed.first, routed.rest, call, include_usage)
+        return ChatStream(routed.target, chunks)
+
+    async def _relay(
+        self, first: dict[str, Any], rest: AsyncIterator[dict[str, Any]], call: Call, include_usage: bool
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Client-facing chunks; the pipeline's ``after`` runs before ``[DONE]`` or when the client leaves."""
+        completed = False
+        try:
+            chunk: dict[str, Any] | None = first
+            while chunk is not None:
+                account_chunk(call, chunk)
+                shaped = _shape(chunk, call.model.name, include_usage)
+                if shaped is not None:
+                    yield shaped
+                chunk = await anext(rest, None)
+            completed = True
+        except Exception as exc:
+            record_failure(call, exc)
+            raise
+        finally:
+            if not completed and call.outcome == "success":
+                call.outcome, call.status = "client_disconnected", 499
+            await _aclose(rest)
+            await self.pipeline.after(call)
 
 
-async def _relay(
-    first: dict[str, Any], rest: AsyncIterator[dict[str, Any]], alias: str, include_usage: bool
-) -> AsyncIterator[dict[str, Any]]:
-    """Chunks as clients see them: the public model name; the usage chunk only when asked for."""
-    try:
-        chunk: dict[str, Any] | None = first
-        while chunk is not None:
-            chunk["model"] = alias
-            usage_only = not chunk.get("choices") and "usage" in chunk
-            if not usage_only:
-                if not include_usage:
-                    chunk.pop("usage", None)
-                yield chunk
-            elif include_usage:
-                yield chunk
-            chunk = await anext(rest, None)
-    finally:
-        close = getattr(rest, "aclose", None)
-        if close is not None:
-            await close()
+def _shape(chunk: dict[str, Any], alias: str, include_usage: bool) -> dict[str, Any] | None:
+    """The chunk with the public model name; the usage-only chunk only when the client asked for it."""
+    chunk["model"] = alias
+    usage_only = not chunk.get("choices") and "usage" in chunk
+    if usage_only:
+        return chunk if include_usage else None
+    if not include_usage:
+        chunk.pop("usage", None)
+    return chunk
+
+
+async def _aclose(iterator: AsyncIterator[Any]) -> None:
+    close = getattr(iterator, "aclose", None)
+    if close is not None:
+        await close()

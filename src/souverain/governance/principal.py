@@ -54,3 +54,21 @@ class Principal:
     def may_call_model(self, alias: str) -> bool:
         """Whether this key's use case allows ``alias`` (an empty allow-list allows nothing)."""
         return self.use_case is not None and alias in self.use_case.allowed_models
+
+
+def development_principal(model_names: list[str]) -> Principal:
+    """The caller when authentication is switched off: a local development use case, internal data at most."""
+    use_case = UseCaseView(
+        id=0,
+        name="development",
+        tenant_id=0,
+        tenant="local",
+        purpose="Local development without authentication (not for production).",
+        category="internal_productivity",
+        risk_class="minimal",
+        classification_ceiling=Classification.INTERNAL,
+        allowed_models=tuple(model_names),
+        retention_days=30,
+        human_oversight=Oversight.NONE,
+    )
+    return Principal(key_id=0, key_prefix="anonymous", role=Role.APP, tenant_id=0, use_case=use_case)

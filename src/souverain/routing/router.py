@@ -15,6 +15,7 @@ from souverain.errors import (
     BackendUnavailable,
     InvalidRequest,
     NotFound,
+    PolicyRefused,
     SouverainError,
 )
 from souverain.routing.health import HealthBoard
@@ -99,9 +100,7 @@ class Router:
     ) -> tuple[Target, T]:
         targets = self.targets(model, allowed)
         if not targets:
-            raise BackendUnavailable(
-                f"No backend is available for the model {model.name!r}.", code="no_backend_available"
-            )
+            raise self._none_available(model, allowed)
         last: SouverainError | None = None
         for target in targets:
             try:
@@ -117,6 +116,17 @@ class Router:
             return target, result
         assert last is not None
         raise last
+
+    def _none_available(self, model: ModelSettings, allowed: BackendFilter | None) -> SouverainError:
+        """403 when no route is cleared for the request at all (fail closed), 503 when cleared ones are down."""
+        if allowed is not None and not any(allowed(self.backends[r.backend]) for r in model.routes):
+            return PolicyRefused(
+                f"No backend of the model {model.name!r} is cleared for this request's data classification.",
+                code="no_cleared_backend",
+            )
+        return BackendUnavailable(
+            f"No backend is available for the model {model.name!r}.", code="no_backend_available"
+        )
 
     async def chat(
         self, model: ModelSettings, payload: dict[str, Any], allowed: BackendFilter | None = None
