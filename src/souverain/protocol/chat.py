@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from souverain.protocol.wire import check_json, one_of
 
 
 class _Open(BaseModel):
-    """Objects whose spec allows more fields than we type; extras are kept and passed upstream."""
+    """Objects whose spec allows more fields than we type; extras are kept and passed upstream.
 
-    model_config = ConfigDict(extra="allow")
+    Strict, as OpenAI is: ``"temperature": "0.5"`` or ``"stream": "true"`` are type errors, not coerced.
+    """
+
+    model_config = ConfigDict(extra="allow", strict=True)
 
 
 class ContentPart(_Open):
@@ -32,7 +37,9 @@ class ChatMessage(_Open):
     """One message; content is text or a list of content parts (the spec's union, kept permissive)."""
 
     role: Literal["system", "developer", "user", "assistant", "tool", "function"]
-    content: str | list[ContentPart] | None = None
+    content: Annotated[
+        str | list[ContentPart] | None, one_of("a string, a list of content parts or null")
+    ] = None
     name: str | None = None
     tool_calls: list[ToolCall] | None = None
     tool_call_id: str | None = None
@@ -47,7 +54,7 @@ class ChatMessage(_Open):
 
 
 class JsonSchemaFormat(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, strict=True)
 
     name: str = Field(min_length=1, max_length=64)
     description: str | None = None
@@ -56,14 +63,14 @@ class JsonSchemaFormat(BaseModel):
 
 
 class ResponseFormat(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     type: Literal["text", "json_object", "json_schema"]
     json_schema: JsonSchemaFormat | None = None
 
 
 class StreamOptions(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
 
     include_usage: bool | None = None
 
@@ -80,13 +87,13 @@ class Tool(_Open):
     function: FunctionDefinition
 
 
-Stop = Annotated[str | list[str] | None, Field(None)]
+Stop = Annotated[str | list[str] | None, one_of("a string, a list of strings or null"), Field(None)]
 
 
 class ChatCompletionRequest(BaseModel):
     """The request body; fields the spec defines are typed, vendor extras are passed through."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
 
     model: str = Field(min_length=1)
     messages: list[ChatMessage] = Field(min_length=1)
@@ -97,17 +104,24 @@ class ChatCompletionRequest(BaseModel):
     max_tokens: int | None = Field(None, ge=1)
     max_completion_tokens: int | None = Field(None, ge=1)
     stop: Stop
-    seed: int | None = None
+    seed: int | None = Field(None, ge=-(2**63), le=2**63 - 1)
     n: int | None = Field(None, ge=1, le=1, description="Only n=1 is supported.")
     presence_penalty: float | None = Field(None, ge=-2, le=2)
     frequency_penalty: float | None = Field(None, ge=-2, le=2)
     response_format: ResponseFormat | None = None
     tools: list[Tool] | None = None
-    tool_choice: str | dict[str, Any] | None = None
+    tool_choice: Annotated[str | dict[str, Any] | None, one_of("a string, an object or null")] = None
     parallel_tool_calls: bool | None = None
     logprobs: bool | None = None
     top_logprobs: int | None = Field(None, ge=0, le=20)
     user: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _wire_safe(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            check_json(data)
+        return data
 
     @field_validator("stop")
     @classmethod
@@ -123,5 +137,8 @@ class ChatCompletionRequest(BaseModel):
     def upstream_payload(self, model: str) -> dict[str, Any]:
         """The body to send to a backend: only what the client set, with the backend's model name."""
         payload = self.model_dump(mode="json", exclude_unset=True, by_alias=True)
+        # an explicit top-level null means "the default", exactly as leaving the field out does;
+        # dropping it spares every consumer a None check (``"stream_options": null`` used to crash)
+        payload = {key: value for key, value in payload.items() if value is not None}
         payload["model"] = model
         return payload
