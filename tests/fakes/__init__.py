@@ -1,0 +1,1 @@
+"""Fakes that implement real protocols for tests: an OpenAI-compatible server on loopback."""
