@@ -15,6 +15,7 @@ from sqlalchemy import select
 from souverain.app import create_app
 from souverain.events import Event, MemorySink
 from souverain.governance.models import UsageRecord
+from souverain.governance.quota_memory import InMemoryLimiter
 from souverain.settings import (
     BackendSettings,
     Classification,
@@ -63,9 +64,14 @@ class Gateway:
         return await self.client.post("/v1/chat/completions", json=body or CHAT, headers=all_headers)
 
 
+def _frozen_clock() -> float:
+    """Quota windows are fixed UTC minutes: a frozen clock keeps each test inside one window."""
+    return 1_800_000_000.0
+
+
 async def _gateway(settings: Settings, sink: MemorySink | None = None) -> AsyncIterator[Gateway]:
     sink = sink or MemorySink()
-    app = create_app(settings, events=sink)
+    app = create_app(settings, events=sink, limiter=InMemoryLimiter(clock=_frozen_clock))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://souverain.test") as client:

@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from souverain.api import errors, health, openai_routes
+from souverain.api import admin_routes, errors, health, openai_routes
 from souverain.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from souverain.backends import registry
 from souverain.backends.base import Backend
@@ -26,7 +26,7 @@ from souverain.pipeline.events import EventStage
 from souverain.pipeline.quota import QuotaStage
 from souverain.pipeline.stage import Pipeline
 from souverain.pipeline.usage import UsageStage
-from souverain.routing.health import HealthBoard
+from souverain.routing.health import HealthBoard, check_health, health_loop
 from souverain.routing.router import Router
 from souverain.settings import Settings
 from souverain.state import Services
@@ -40,31 +40,11 @@ def build_backends(settings: Settings) -> dict[str, Backend]:
     return {name: registry.build(name, cfg, settings) for name, cfg in settings.backends.items()}
 
 
-async def check_health(backends: dict[str, Backend], board: HealthBoard) -> None:
-    """Ask every backend whether it can serve, and record the answers."""
-    for name, backend in backends.items():
-        try:
-            ok = await backend.health()
-        except Exception as exc:  # noqa: BLE001 - a crashing health check means "not healthy"
-            logger.warning("health check of %s failed: %s", name, type(exc).__name__)
-            ok = False
-        if ok:
-            board.success(name)
-        else:
-            board.state(name).healthy = False
-
-
 def _anonymous(settings: Settings) -> Principal | None:
     if settings.governance.auth_required:
         return None
     logger.warning("authentication is switched off: every request runs as the anonymous development use case")
     return development_principal([m.name for m in settings.models])
-
-
-async def _health_loop(backends: dict[str, Backend], board: HealthBoard, interval: float) -> None:
-    while True:
-        await asyncio.sleep(interval)
-        await check_health(backends, board)
 
 
 def build_pipeline(database: Database, limiter: Limiter, events: EventSink) -> Pipeline:
@@ -73,9 +53,12 @@ def build_pipeline(database: Database, limiter: Limiter, events: EventSink) -> P
 
 
 def create_app(
-    settings: Settings, backends: dict[str, Backend] | None = None, events: EventSink | None = None
+    settings: Settings,
+    backends: dict[str, Backend] | None = None,
+    events: EventSink | None = None,
+    limiter: Limiter | None = None,
 ) -> FastAPI:
-    """Build the ASGI application; ``backends`` and ``events`` replace the configured ones (tests)."""
+    """Build the ASGI application; ``backends``, ``events`` and ``limiter`` replace the configured ones."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -84,9 +67,9 @@ def create_app(
         await asyncio.to_thread(database.migrate)
         active = backends if backends is not None else build_backends(settings)
         board = HealthBoard(settings.routing)
-        limiter = build_limiter(settings.governance)
+        quotas = limiter if limiter is not None else build_limiter(settings.governance)
         sink = events if events is not None else LogSink()
-        pipeline = build_pipeline(database, limiter, sink)
+        pipeline = build_pipeline(database, quotas, sink)
         try:
             await asyncio.gather(*(b.start() for b in active.values()))
             await check_health(active, board)
@@ -99,11 +82,11 @@ def create_app(
                 embeddings=EmbeddingsService(router, settings.server, pipeline),
                 database=database,
                 authenticator=KeyAuthenticator(database.sessions),
-                limiter=limiter,
+                limiter=quotas,
                 events=sink,
                 anonymous=_anonymous(settings),
             )
-            checker = asyncio.create_task(_health_loop(active, board, settings.routing.health_interval))
+            checker = asyncio.create_task(health_loop(active, board, settings.routing.health_interval))
             try:
                 yield
             finally:
@@ -112,13 +95,14 @@ def create_app(
                     await checker
         finally:
             await asyncio.gather(*(b.close() for b in active.values()), return_exceptions=True)
-            await limiter.close()
+            await quotas.close()
             database.close()
 
     app = FastAPI(title="souverain", version="0.1.0", lifespan=lifespan, docs_url="/docs", redoc_url=None)
     errors.install(app)
     app.include_router(health.router)
     app.include_router(openai_routes.router)
+    app.include_router(admin_routes.router)
     app.add_middleware(BodyLimitMiddleware, limit=settings.server.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
     return app

@@ -6,10 +6,12 @@
     ├── Forbidden               403  permission_error
     │   └── PolicyRefused       403  policy_refused
     ├── NotFound                404  not_found_error
+    ├── Conflict                409  conflict_error       (duplicate name, still in use, already done)
     ├── PayloadTooLarge         413  invalid_request_error
     ├── RateLimited             429  rate_limit_error
     ├── BackendError            502  upstream_error       (garbage or error from an upstream)
     ├── BackendUnavailable      503  service_unavailable  (no backend could take the request)
+    ├── DetectionError          503  privacy_unavailable  (PII detection failed or ran out of time)
     └── BackendTimeout          504  upstream_timeout
 
 They are raised anywhere and rendered once, by ``souverain.api.errors``.
@@ -56,6 +58,13 @@ class NotFound(SouverainError):
     error_type = "not_found_error"
 
 
+class Conflict(SouverainError):
+    """The request clashes with the current state: a duplicate name, or something still in use."""
+
+    status_code = 409
+    error_type = "conflict_error"
+
+
 class PayloadTooLarge(SouverainError):
     status_code = 413
     error_type = "invalid_request_error"
@@ -82,6 +91,13 @@ class BackendUnavailable(SouverainError):
 
     status_code = 503
     error_type = "service_unavailable"
+
+
+class DetectionError(SouverainError):
+    """Personal-data detection failed or exceeded its time budget: the request is refused (fail closed)."""
+
+    status_code = 503
+    error_type = "privacy_unavailable"
 
 
 class BackendTimeout(SouverainError):

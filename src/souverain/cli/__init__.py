@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from souverain.cli import chat, config, models, serve
+from souverain.cli import admin, chat, config, keys, models, serve, tenants, usage, usecases
 
 app = typer.Typer(
     name="souverain",
@@ -17,6 +17,11 @@ app.command("serve")(serve.serve)
 app.command("models")(models.list_models)
 app.command("chat")(chat.chat)
 app.add_typer(config.app, name="config")
+app.add_typer(admin.app, name="admin")
+app.add_typer(keys.app, name="keys")
+app.add_typer(tenants.app, name="tenants")
+app.add_typer(usecases.app, name="usecases")
+app.command("usage")(usage.usage)
 
 
 def main() -> None:

@@ -1,0 +1,121 @@
+"""Registry changes and their events, applied together or not at all.
+
+A write runs its database work in a worker thread and flushes it (so constraint violations are known),
+then emits its ``admin.<thing>.<verb>`` event, and only commits once the sink has accepted the event: if
+the sink refuses, the transaction is rolled back and the change never becomes visible. A change refused
+by a rule (bad reference, duplicate, prohibited practice) emits an event with outcome ``refused``.
+Each write runs as one shielded task, so that a client going away mid-change cannot leave its session
+used by two threads at once; the change then completes (event and commit) or rolls back on its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from souverain.errors import BackendUnavailable, Conflict, SouverainError
+from souverain.events import Event, EventSink
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who makes a change, for its event: a key prefix (admin API) or ``cli``, and the request id."""
+
+    name: str
+    request_id: str
+
+
+@dataclass
+class Change:
+    """What a write touched, for its event: identifiers and field names only, never values or secrets."""
+
+    tenant: str | None = None
+    use_case: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+Work = Callable[[Session, Change], T]
+
+
+class Transactions:
+    """Runs reads, and writes with their events, against one database and one event sink."""
+
+    def __init__(self, sessions: sessionmaker[Session], events: EventSink) -> None:
+        self.sessions = sessions
+        self.events = events
+
+    async def read(self, work: Callable[[Session], T]) -> T:
+        """Run ``work`` in a session of its own, in a worker thread."""
+
+        def run() -> T:
+            with self.sessions() as session:
+                return work(session)
+
+        return await asyncio.to_thread(run)
+
+    async def write(self, action: str, actor: Actor, work: Work[T], change: Change | None = None) -> T:
+        """Run ``work`` in a transaction that commits only once the sink has accepted its event."""
+        return await asyncio.shield(self._transaction(action, actor, work, change or Change()))
+
+    async def _transaction(self, action: str, actor: Actor, work: Work[T], change: Change) -> T:
+        session = self.sessions()
+        try:
+            try:
+                result = await asyncio.to_thread(_flushed, session, work, change)
+            except SouverainError as exc:
+                refusal = {"error": exc.code or exc.error_type}
+                await self._emit(_event(action, "refused", actor, change, refusal, exc.status_code))
+                raise
+            await self._emit(_event(action, "success", actor, change, change.details))
+            await asyncio.to_thread(session.commit)
+            return result
+        finally:
+            await asyncio.to_thread(session.close)
+
+    async def _emit(self, event: Event) -> None:
+        try:
+            await self.events.emit(event)
+        except Exception as exc:
+            raise BackendUnavailable(
+                "The event store is unavailable; the change was not applied.", code="event_store_unavailable"
+            ) from exc
+
+
+def _flushed(session: Session, work: Work[T], change: Change) -> T:
+    """Run ``work`` and flush it; a constraint violation from a concurrent writer becomes a 409."""
+    try:
+        result = work(session, change)
+        session.flush()
+    except IntegrityError as exc:
+        raise Conflict(
+            "The change conflicts with a concurrent one (duplicate name or a reference in use); retry.",
+            code="conflict",
+        ) from exc
+    return result
+
+
+def _event(
+    action: str,
+    outcome: str,
+    actor: Actor,
+    change: Change,
+    details: dict[str, Any],
+    status: int | None = None,
+) -> Event:
+    return Event(
+        action=action,
+        outcome=outcome,
+        request_id=actor.request_id,
+        actor=actor.name,
+        tenant=change.tenant,
+        use_case=change.use_case,
+        status=status,
+        details=details,
+    )
