@@ -41,6 +41,7 @@ class Server:
         self, config: Path, workdir: Path, name: str = "server", start_timeout: float = 120.0
     ) -> None:
         self.config, self.workdir, self.start_timeout = config, workdir, start_timeout
+        self.killed = False  # True when SIGTERM did not stop it in time
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.log = workdir / f"{name}.log"
@@ -82,7 +83,8 @@ class Server:
             return
         self.process.terminate()
         try:
-            self.process.wait(timeout=15)
+            self.process.wait(timeout=60)
         except subprocess.TimeoutExpired:
+            self.killed = True
             self.process.kill()
             self.process.wait(timeout=15)

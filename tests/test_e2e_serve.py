@@ -10,22 +10,18 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 import signal
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import numpy as np
 import openai
 import pytest
 from openai.types.chat import ChatCompletionMessageParam
 
 from tests.model_fixtures import SMALL_MODEL, model_data_dir
+from tests.servers import Server, free_port, server_environment, souverain_command
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -33,20 +29,6 @@ __all__ = ["model_data_dir"]  # the session fixture, imported for this module
 
 SMALL_SHA256 = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
 START_TIMEOUT = 240.0  # assembling is done; loading two models on a busy 2-core machine is the rest
-
-
-def souverain_command() -> list[str]:
-    """The console script installed next to this interpreter."""
-    script = Path(sys.executable).parent / "souverain"
-    assert script.is_file(), f"the souverain console script is not installed next to {sys.executable}"
-    return [str(script)]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 def config_text(data_dir: Path, backend: str) -> str:
@@ -83,26 +65,6 @@ routes = [{{ backend = "encoder" }}]
 """
 
 
-def server_environment(config: Path) -> dict[str, str]:
-    """This process's environment without SOUVERAIN_* settings, pointing at ``config``."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("SOUVERAIN_")}
-    return {**env, "SOUVERAIN_CONFIG": str(config)}
-
-
-def wait_until_ready(base_url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"souverain serve exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{base_url}/readyz", timeout=2.0).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass  # not listening yet
-        time.sleep(0.5)
-    pytest.fail(f"souverain serve was not ready after {START_TIMEOUT} s:\n{log.read_text()[-3000:]}")
-
-
 @pytest.fixture(scope="module")
 def base_url(model_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A running server whose data directory shares the session's assembled model."""
@@ -112,30 +74,13 @@ def base_url(model_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     (data_dir / "models").symlink_to(model_data_dir / "models", target_is_directory=True)
     config = root / "souverain.toml"
     config.write_text(config_text(data_dir, f'kind = "embedded"\nbundled = "{SMALL_MODEL}"'))
-    port = free_port()
-    log = root / "server.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [*souverain_command(), "serve", "--port", str(port)],
-            cwd=root,
-            env=server_environment(config),
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_ready(url, process, log)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-            pytest.fail(f"souverain serve did not stop on SIGTERM:\n{log.read_text()[-3000:]}")
+    server = Server(config, root, start_timeout=START_TIMEOUT)
+    with server:
+        yield server.base_url
+    assert not server.killed, f"souverain serve did not stop on SIGTERM:\n{server.tail()}"
     # uvicorn shuts down gracefully, then re-raises SIGTERM; a crash while freeing the engine would abort
-    assert process.returncode in {0, -signal.SIGTERM}, log.read_text()[-3000:]
+    assert server.process is not None
+    assert server.process.returncode in {0, -signal.SIGTERM}, server.tail()
 
 
 @pytest.fixture
