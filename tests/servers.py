@@ -38,9 +38,15 @@ class Server:
     """A running ``souverain serve`` with its log file; stopped (SIGTERM, then SIGKILL) on exit."""
 
     def __init__(
-        self, config: Path, workdir: Path, name: str = "server", start_timeout: float = 120.0
+        self,
+        config: Path,
+        workdir: Path,
+        name: str = "server",
+        start_timeout: float = 120.0,
+        extra_args: tuple[str, ...] = (),
     ) -> None:
         self.config, self.workdir, self.start_timeout = config, workdir, start_timeout
+        self.extra_args = extra_args
         self.killed = False  # True when SIGTERM did not stop it in time
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
@@ -50,7 +56,7 @@ class Server:
     def __enter__(self) -> Server:
         with self.log.open("wb") as output:
             self.process = subprocess.Popen(
-                [*souverain_command(), "serve", "--port", str(self.port)],
+                [*souverain_command(), "serve", "--port", str(self.port), *self.extra_args],
                 cwd=self.workdir,
                 env=server_environment(self.config),
                 stdout=output,

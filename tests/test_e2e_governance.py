@@ -13,7 +13,7 @@ import pytest
 import redis
 from sqlalchemy import select
 
-from souverain.governance.models import UsageRecord
+from souverain.governance.models import UsageRecord, UseCase
 from souverain.storage.database import Database
 from tests.databases import postgres_database
 from tests.fakes.upstream import FakeUpstream
@@ -144,3 +144,32 @@ def _wait_for_usage(db: Database) -> UsageRecord:
             return record
         time.sleep(0.2)
     pytest.fail("no usage record was written for the abandoned stream")
+
+
+def test_serve_demo_provisions_a_labelled_demo_key_once(tmp_path: Path, prefix: str) -> None:
+    data_dir = tmp_path / "data"
+    text = config(data_dir, f"sqlite:///{tmp_path / 'demo.db'}", prefix).replace(
+        f'redis_url = "{REDIS_URL}"', ""
+    )
+    path = tmp_path / "souverain.toml"
+    path.write_text(text)
+    key_file = data_dir / "demo-key.txt"
+    with Server(path, tmp_path, "demo", extra_args=("--demo",)) as server:
+        key = key_file.read_text().strip()
+        assert key_file.stat().st_mode & 0o777 == 0o600
+        headers = {"Authorization": f"Bearer {key}"}
+        r = httpx.post(f"{server.base_url}/v1/chat/completions", json=CHAT, headers=headers, timeout=30)
+        assert r.status_code == 200
+        assert "DEMO mode" in server.tail()
+    with Server(path, tmp_path, "demo-again", extra_args=("--demo",)) as server:
+        assert key_file.read_text().strip() == key  # reused while valid
+        assert "reusing the demo app key" in server.tail()
+    db = Database(f"sqlite:///{tmp_path / 'demo.db'}")
+    try:
+        with db.sessions() as session:
+            use_case = session.scalars(select(UseCase)).one()
+        assert use_case.is_demo
+        assert use_case.name == "demo-assistant"
+        assert "DEMO" in use_case.purpose
+    finally:
+        db.close()

@@ -6,6 +6,7 @@ load) ends the command with its message and exit status 1, not with a traceback.
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -16,9 +17,13 @@ from souverain import logs
 from souverain.app import create_app
 from souverain.bundled import ModelIntegrityError
 from souverain.cli.common import load_settings
+from souverain.cli.governance import actor, open_registry, run, say
 from souverain.errors import SouverainError
+from souverain.governance import demo as demo_setup
+from souverain.settings import Settings
 
 _REFUSALS = (ModelIntegrityError, SouverainError)
+DEMO_KEY_FILE = "demo-key.txt"
 
 Scope = dict[str, Any]
 Receive = Any
@@ -58,13 +63,34 @@ class StartupGuard:
                 raise
 
 
+def _provision_demo(settings: Settings) -> None:
+    """The DEMO tenant, use case and app key (kept in data_dir/demo-key.txt and reused while valid)."""
+    path = settings.data_dir / DEMO_KEY_FILE
+    existing = path.read_text().strip() if path.is_file() else None
+    with open_registry(settings) as registry:
+        key, new = run(demo_setup.reuse_or_issue_key(registry, actor(), existing))
+    if new:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(key + "\n")
+    prefix = key[: len("souv_") + 12]
+    state = "issued a new" if new else "reusing the"
+    say(f"DEMO mode: {state} demo app key {prefix}… for {demo_setup.REFERENCE}, saved in {path}.")
+    say(f"  export SOUVERAIN_API_KEY=$(cat {path})   # then call http://127.0.0.1:{settings.server.port}/v1")
+
+
 def serve(
     host: str = typer.Option(None, help="Interface to listen on (default from settings: 127.0.0.1)."),
     port: int = typer.Option(None, help="Port to listen on (default from settings: 8000)."),
+    demo: bool = typer.Option(
+        False, "--demo", help="Create the DEMO tenant, use case and an app key (saved in data_dir) first."
+    ),
 ) -> None:
     """Start the gateway."""
     settings = load_settings()
     logs.configure(settings.server.log_level, settings.server.log_format)
+    if demo:
+        _provision_demo(settings)
     guard = StartupGuard(create_app(settings))
     try:
         uvicorn.run(

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from souverain.errors import Conflict, NotFound
+from souverain.errors import Conflict, NotFound, Unauthenticated
+from souverain.governance.auth import KeyAuthenticator
 from souverain.governance.registry import Actor, Registry
 from souverain.governance.schemas import (
     KeyCreate,
@@ -95,3 +96,23 @@ async def ensure_demo(registry: Registry, actor: Actor) -> DemoKey:
         KeyCreate(name="DEMO app key", use_case=REFERENCE, quotas=Quotas()), actor
     )
     return DemoKey(key=key, created_tenant=created_tenant, created_use_case=created_use_case)
+
+
+async def _still_valid(registry: Registry, key: str) -> bool:
+    try:
+        principal = await KeyAuthenticator(registry.sessions).authenticate(f"Bearer {key}")
+    except Unauthenticated:
+        return False
+    return principal.use_case is not None and principal.use_case.name == USE_CASE
+
+
+async def reuse_or_issue_key(registry: Registry, actor: Actor, existing: str | None) -> tuple[str, bool]:
+    """``existing`` if it is still a valid demo key, else a new one; and whether it is new.
+
+    The demo use case follows the configured models each time.
+    """
+    if existing and await _still_valid(registry, existing):
+        await _ensure_use_case(registry, actor, [m.name for m in registry.settings.models])
+        return existing, False
+    result = await ensure_demo(registry, actor)
+    return result.key.key, True

@@ -42,6 +42,7 @@ class Registry:
 
     def __init__(self, sessions: sessionmaker[Session], settings: Settings, events: EventSink) -> None:
         self.settings = settings
+        self.sessions = sessions
         self.tx = Transactions(sessions, events)
 
     # -- tenants ----------------------------------------------------------------------------------
