@@ -34,7 +34,11 @@ pytestmark = pytest.mark.anyio
 pytest_plugins = ["tests.fakes.fixtures"]
 
 Factory = Callable[..., FakeUpstream]
-CHAT: dict[str, Any] = {"model": "chat-fake", "messages": [{"role": "user", "content": "Bonjour"}], "max_tokens": 20}
+CHAT: dict[str, Any] = {
+    "model": "chat-fake",
+    "messages": [{"role": "user", "content": "Bonjour"}],
+    "max_tokens": 20,
+}
 
 
 def governed(tmp_path: Path, **overrides: Any) -> Settings:

@@ -118,7 +118,7 @@ class Router:
         raise last
 
     def _none_available(self, model: ModelSettings, allowed: BackendFilter | None) -> SouverainError:
-        """403 when no route is cleared for the request at all (fail closed), 503 when cleared ones are down."""
+        """403 when no route is cleared at all (fail closed); 503 when the cleared ones are down."""
         if allowed is not None and not any(allowed(self.backends[r.backend]) for r in model.routes):
             return PolicyRefused(
                 f"No backend of the model {model.name!r} is cleared for this request's data classification.",
