@@ -280,3 +280,20 @@ async def test_streaming_usage_is_accounted(tmp_path: Path, upstreams: Factory) 
         assert record.completion_tokens == 6
         assert record.ttft_ms is not None
         assert upstream.requests[-1].json["stream_options"] == {"include_usage": True}
+
+
+async def test_key_failures_and_role_refusals_are_events(gw: Gateway) -> None:
+    key = gw.provision()
+    wrong = key.key[:-3] + "zzz"
+    await gw.chat(wrong)
+    failure = gw.sink.events[-1]
+    assert (failure.action, failure.outcome, failure.status, failure.actor) == (
+        "auth.failure",
+        "refused",
+        401,
+        key.prefix,
+    )
+    assert wrong not in repr(failure)
+    await gw.client.get("/admin/tenants", headers={"Authorization": f"Bearer {key.key}"})
+    refusal = gw.sink.events[-1]
+    assert (refusal.action, refusal.status, refusal.actor) == ("auth.forbidden", 403, key.prefix)

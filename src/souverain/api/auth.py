@@ -8,8 +8,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from souverain.api.deps import ServicesDep
-from souverain.errors import Forbidden
+from souverain.errors import BackendUnavailable, Forbidden, SouverainError, Unauthenticated
+from souverain.events import Event
+from souverain.governance import keys
 from souverain.governance.principal import Principal, Role
+from souverain.state import Services
 
 
 async def get_principal(request: Request, services: ServicesDep) -> Principal:
@@ -17,24 +20,58 @@ async def get_principal(request: Request, services: ServicesDep) -> Principal:
     if services.anonymous is not None:
         request.state.principal = services.anonymous
         return services.anonymous
-    principal = await services.authenticator.authenticate(request.headers.get("authorization"))
+    try:
+        principal = await services.authenticator.authenticate(request.headers.get("authorization"))
+    except Unauthenticated as exc:
+        await _record_refusal(request, services, exc, actor=key_prefix(request.headers.get("authorization")))
+        raise
     request.state.principal = principal
     return principal
+
+
+def key_prefix(authorization: str | None) -> str | None:
+    """The visible prefix of a presented key (never the secret), to name the actor of a failed attempt."""
+    if not authorization or not authorization.startswith("Bearer "):
+        return None
+    parts = keys.split(authorization[len("Bearer ") :].strip())
+    return parts[0] if parts else None
+
+
+async def _record_refusal(
+    request: Request, services: Services, exc: SouverainError, actor: str | None
+) -> None:
+    """Key-use failures and role refusals are events too; if the sink refuses, so does the request (503)."""
+    event = Event(
+        action="auth.failure" if isinstance(exc, Unauthenticated) else "auth.forbidden",
+        outcome="refused",
+        request_id=str(request.scope.get("state", {}).get("request_id", "-")),
+        actor=actor,
+        status=exc.status_code,
+        details={"code": exc.code, "path": request.url.path},
+    )
+    try:
+        await services.events.emit(event)
+    except Exception as failure:
+        raise BackendUnavailable(
+            "The event store is unavailable; the request was refused.", code="event_store_unavailable"
+        ) from failure
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def require_roles(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
+def require_roles(*roles: Role) -> Callable[..., Awaitable[Principal]]:
     """A dependency that lets only ``roles`` through (403 otherwise)."""
 
-    async def check(principal: PrincipalDep) -> Principal:
+    async def check(request: Request, services: ServicesDep, principal: PrincipalDep) -> Principal:
         if principal.role not in roles:
             allowed = ", ".join(r.value for r in roles)
-            raise Forbidden(
+            refusal = Forbidden(
                 f"This key has the role {principal.role.value!r}; this operation needs: {allowed}.",
                 code="insufficient_role",
             )
+            await _record_refusal(request, services, refusal, actor=principal.key_prefix)
+            raise refusal
         return principal
 
     return check
