@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from souverain.cli import admin, chat, config, keys, models, serve, tenants, usage, usecases
+from souverain.cli import admin, audit, chat, config, keys, models, pii, serve, tenants, usage, usecases
 
 app = typer.Typer(
     name="souverain",
@@ -22,6 +22,8 @@ app.add_typer(keys.app, name="keys")
 app.add_typer(tenants.app, name="tenants")
 app.add_typer(usecases.app, name="usecases")
 app.command("usage")(usage.usage)
+app.add_typer(pii.app, name="pii")
+app.add_typer(audit.app, name="audit")
 
 
 def main() -> None:

@@ -1,0 +1,1 @@
+"""Files shipped with the privacy layer: the person-name model (``person_model.json.gz``)."""
