@@ -15,7 +15,9 @@ from souverain.gateway.accounting import (
 )
 from souverain.governance.principal import Principal
 from souverain.pipeline.call import Call
+from souverain.pipeline.output import StreamFilter, filter_completion
 from souverain.pipeline.stage import Pipeline, record_failure
+from souverain.protocol import responses
 from souverain.protocol.chat import ChatCompletionRequest
 from souverain.routing.router import Router, Target
 from souverain.settings import ModelSettings, ServerSettings
@@ -80,15 +82,16 @@ class ChatService:
         model = self.router.resolve(request.model, "chat")
         check_limits(request, model, self.server)
         call = Call(request_id, "chat.completion", principal, model, requested_classification=classification)
+        call.payload = upstream_payload(request, model)
         call.prompt_tokens = estimate_prompt_tokens(request)  # replaced by the backend's count
         call.estimated_tokens = reservation_tokens(request, model, call.prompt_tokens)
         return call
 
     async def complete(self, request: ChatCompletionRequest, call: Call) -> ChatResult:
-        payload = upstream_payload(request, call.model)
         await self.pipeline.before(call)
         try:
-            target, body = await self.router.chat(call.model, payload, call.allowed)
+            target, body = await self.router.chat(call.model, call.payload, call.allowed)
+            filter_completion(call.output_filters, body)
         except BaseException as exc:
             record_failure(call, exc)
             await self.pipeline.after(call)
@@ -100,10 +103,9 @@ class ChatService:
         return ChatResult(body, target)
 
     async def stream(self, request: ChatCompletionRequest, call: Call) -> ChatStream:
-        payload = upstream_payload(request, call.model)
         await self.pipeline.before(call)
         try:
-            routed = await self.router.stream(call.model, payload, call.allowed)
+            routed = await self.router.stream(call.model, call.payload, call.allowed)
         except BaseException as exc:
             record_failure(call, exc)
             await self.pipeline.after(call)
@@ -118,14 +120,18 @@ class ChatService:
     ) -> AsyncIterator[dict[str, Any]]:
         """Client-facing chunks; the pipeline's ``after`` runs before ``[DONE]`` or when the client leaves."""
         completed = False
+        outputs = StreamFilter(call.output_filters)
         try:
             chunk: dict[str, Any] | None = first
             while chunk is not None:
                 account_chunk(call, chunk)
+                outputs.apply(chunk)
                 shaped = _shape(chunk, call.model.name, include_usage)
                 if shaped is not None:
                     yield shaped
                 chunk = await anext(rest, None)
+            if remainder := outputs.remainder():
+                yield _text_chunk(first, call.model.name, remainder)
             completed = True
         except Exception as exc:
             record_failure(call, exc)
@@ -135,6 +141,13 @@ class ChatService:
                 call.outcome, call.status = "client_disconnected", 499
             await _aclose(rest)
             await self.pipeline.after(call)
+
+
+def _text_chunk(like: dict[str, Any], alias: str, text: str) -> dict[str, Any]:
+    """A content chunk in the stream's identity (for text an output filter still held at the end)."""
+    return responses.chat_chunk(
+        id_=str(like.get("id", "")), model=alias, created=int(like.get("created", 0)), delta={"content": text}
+    )
 
 
 def _shape(chunk: dict[str, Any], alias: str, include_usage: bool) -> dict[str, Any] | None:

@@ -66,13 +66,14 @@ class EmbeddingsService:
         texts = request.texts()
         _check_inputs(texts, self.server.max_embedding_inputs)
         call = Call(request_id, "embeddings", principal, model, requested_classification=classification)
+        call.payload = {"input": texts}
         call.prompt_tokens = call.estimated_tokens = estimate_text_tokens(texts)
         return call
 
     async def embed(self, request: EmbeddingRequest, call: Call) -> EmbeddingsResult:
         await self.pipeline.before(call)
         try:
-            target, result = await self.router.embed(call.model, request.texts(), call.allowed)
+            target, result = await self.router.embed(call.model, call.payload["input"], call.allowed)
             vectors = _truncate(result.vectors, request.dimensions)
         except BaseException as exc:
             record_failure(call, exc)

@@ -8,6 +8,7 @@ from typing import Any
 
 from souverain.governance.principal import Principal
 from souverain.governance.quotas import Reservation
+from souverain.pipeline.output import OutputFilter
 from souverain.routing.router import BackendFilter, Target
 from souverain.settings import Classification, ModelSettings
 
@@ -18,6 +19,10 @@ class Call:
     action: str  # chat.completion or embeddings
     principal: Principal
     model: ModelSettings
+    payload: dict[str, Any] = field(
+        default_factory=dict
+    )  # what the backend will receive; stages may rewrite it
+    output_filters: list[OutputFilter] = field(default_factory=list)  # rewrite what the model says
     requested_classification: str | None = None
     classification: Classification | None = None
     allowed: BackendFilter | None = None
