@@ -1,0 +1,1 @@
+"""Benchmarks of souverain (targets, not tests): gateway overhead and embedded generation speed."""
