@@ -57,7 +57,8 @@ class Gateway:
     def provision(self, **kwargs: Any) -> Provisioned:
         return provision(self.services.database.sessions, **kwargs)
 
-    def usage(self) -> list[UsageRecord]:
+    async def usage(self) -> list[UsageRecord]:
+        await self.services.usage.flush()
         with self.services.database.sessions() as session:
             return list(session.scalars(select(UsageRecord).order_by(UsageRecord.id)))
 
@@ -132,7 +133,7 @@ async def test_usage_record_and_event_per_request_without_content(gw: Gateway) -
     body = {**CHAT, "messages": [{"role": "user", "content": secret_text}]}
     r = await gw.chat(key.key, body)
     assert r.status_code == 200
-    [record] = gw.usage()
+    [record] = await gw.usage()
     assert (record.tenant, record.use_case, record.key_prefix) == ("ministry", "assistant", key.prefix)
     assert (record.model, record.backend, record.zone, record.status) == ("chat-fake", "fake", "on_prem", 200)
     assert record.completion_tokens > 0
@@ -147,7 +148,7 @@ async def test_usage_record_and_event_per_request_without_content(gw: Gateway) -
 async def test_refusals_are_recorded_too(gw: Gateway) -> None:
     key = gw.provision(allowed_models=["embed-fake"])
     await gw.chat(key.key)
-    [record] = gw.usage()
+    [record] = await gw.usage()
     assert (record.status, record.outcome, record.backend) == (403, "refused", None)
     assert gw.sink.events[-1].outcome == "refused"
 
@@ -167,7 +168,7 @@ async def test_token_budget_counts_real_tokens(gw: Gateway) -> None:
     key = gw.provision(key_quotas={"tokens_per_minute": 30})
     statuses = [(await gw.chat(key.key, {**CHAT, "max_tokens": 10})).status_code for _ in range(6)]
     assert statuses == [200] * 4 + [429] * 2
-    assert sum(r.prompt_tokens + r.completion_tokens for r in gw.usage() if r.status == 200) == 24
+    assert sum(r.prompt_tokens + r.completion_tokens for r in (await gw.usage()) if r.status == 200) == 24
 
 
 class FailingSink:
@@ -276,7 +277,7 @@ async def test_streaming_usage_is_accounted(tmp_path: Path, upstreams: Factory) 
             lines = [line async for line in r.aiter_lines() if line]
         assert lines[-1] == "data: [DONE]"
         assert not any('"usage"' in line for line in lines)  # not asked for: not relayed
-        [record] = gw.usage()
+        [record] = await gw.usage()
         assert record.completion_tokens == 6
         assert record.ttft_ms is not None
         assert upstream.requests[-1].json["stream_options"] == {"include_usage": True}

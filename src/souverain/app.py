@@ -10,11 +10,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from souverain.api import admin_routes, errors, health, openai_routes
+from souverain.api import admin_routes, audit_routes, errors, health, openai_routes, privacy_routes
 from souverain.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from souverain.audit.runtime import AuditRuntime
 from souverain.backends import registry
 from souverain.backends.base import Backend
-from souverain.events import EventSink, LogSink
+from souverain.events import EventSink
 from souverain.gateway.chat import ChatService
 from souverain.gateway.embeddings import EmbeddingsService
 from souverain.governance.auth import KeyAuthenticator
@@ -23,9 +24,13 @@ from souverain.governance.quota_factory import build_limiter
 from souverain.governance.quotas import Limiter
 from souverain.pipeline.access import AccessStage
 from souverain.pipeline.events import EventStage
+from souverain.pipeline.privacy import PrivacyStage
 from souverain.pipeline.quota import QuotaStage
-from souverain.pipeline.stage import Pipeline
-from souverain.pipeline.usage import UsageStage
+from souverain.pipeline.stage import Pipeline, Stage
+from souverain.pipeline.usage import UsageStage, UsageWriter
+from souverain.privacy.detector import Detector
+from souverain.privacy.vault import VaultCipher, load_secret
+from souverain.privacy.vault_store import VaultStore
 from souverain.routing.health import HealthBoard, check_health, health_loop
 from souverain.routing.router import Router
 from souverain.settings import Settings
@@ -47,9 +52,39 @@ def _anonymous(settings: Settings) -> Principal | None:
     return development_principal([m.name for m in settings.models])
 
 
-def build_pipeline(database: Database, limiter: Limiter, events: EventSink) -> Pipeline:
+def build_pipeline(
+    usage: UsageWriter,
+    limiter: Limiter,
+    events: EventSink,
+    privacy: PrivacyStage,
+    audit: AuditRuntime | None,
+) -> Pipeline:
     """The stages around every model call; ``after`` hooks run in reverse (events last)."""
-    return Pipeline([EventStage(events), UsageStage(database.sessions), AccessStage(), QuotaStage(limiter)])
+    digest = audit.keys.content_digest if audit is not None else None
+    stages: list[Stage] = [
+        EventStage(events, digest),
+        UsageStage(usage),
+        AccessStage(),
+        QuotaStage(limiter),
+        privacy,  # last before routing: it rewrites what the backend receives
+    ]
+    return Pipeline(stages)
+
+
+async def open_events(
+    settings: Settings, database: Database, events: EventSink | None
+) -> tuple[EventSink, AuditRuntime | None]:
+    """The given sink (tests), or the durable audit trail."""
+    if events is not None:
+        return events, None
+    audit = await asyncio.to_thread(AuditRuntime.open, settings, database)
+    return audit.sink, audit
+
+
+def build_vault(settings: Settings, database: Database) -> VaultStore:
+    """The vault store, its key read or generated under the data directory (blocking I/O)."""
+    cipher = VaultCipher(load_secret(settings.privacy, settings.data_dir))
+    return VaultStore(database.sessions, cipher, settings.privacy.vault_ttl_seconds)
 
 
 def create_app(
@@ -57,8 +92,10 @@ def create_app(
     backends: dict[str, Backend] | None = None,
     events: EventSink | None = None,
     limiter: Limiter | None = None,
+    detector: Detector | None = None,
 ) -> FastAPI:
-    """Build the ASGI application; ``backends``, ``events`` and ``limiter`` replace the configured ones."""
+    """Build the ASGI application; ``backends``, ``events``, ``limiter`` and ``detector`` replace the
+    configured ones."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -68,9 +105,15 @@ def create_app(
         active = backends if backends is not None else build_backends(settings)
         board = HealthBoard(settings.routing)
         quotas = limiter if limiter is not None else build_limiter(settings.governance)
-        sink = events if events is not None else LogSink()
-        pipeline = build_pipeline(database, quotas, sink)
+        sink, audit = await open_events(settings, database, events)
+        usage = UsageWriter(database.sessions)
+        usage.start()
         try:
+            # the name model takes a fraction of a second to load: once, off the event loop
+            pii = detector if detector is not None else await asyncio.to_thread(Detector)
+            vault = await asyncio.to_thread(build_vault, settings, database)
+            privacy = PrivacyStage(pii, vault, settings.privacy, active)
+            pipeline = build_pipeline(usage, quotas, sink, privacy, audit)
             await asyncio.gather(*(b.start() for b in active.values()))
             await check_health(active, board)
             router = Router(settings.models, active, board)
@@ -84,9 +127,15 @@ def create_app(
                 authenticator=KeyAuthenticator(database.sessions),
                 limiter=quotas,
                 events=sink,
+                usage=usage,
+                audit=audit,
+                detector=pii,
+                vault=vault,
                 anonymous=_anonymous(settings),
             )
             checker = asyncio.create_task(health_loop(active, board, settings.routing.health_interval))
+            if audit is not None:
+                audit.start()
             try:
                 yield
             finally:
@@ -96,6 +145,9 @@ def create_app(
         finally:
             await asyncio.gather(*(b.close() for b in active.values()), return_exceptions=True)
             await quotas.close()
+            await usage.close()
+            if audit is not None:
+                await audit.close()
             database.close()
 
     app = FastAPI(title="souverain", version="0.1.0", lifespan=lifespan, docs_url="/docs", redoc_url=None)
@@ -103,6 +155,8 @@ def create_app(
     app.include_router(health.router)
     app.include_router(openai_routes.router)
     app.include_router(admin_routes.router)
+    app.include_router(audit_routes.router)
+    app.include_router(privacy_routes.router)
     app.add_middleware(BodyLimitMiddleware, limit=settings.server.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
     return app

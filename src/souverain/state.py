@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from souverain.audit.runtime import AuditRuntime
 from souverain.backends.base import Backend
 from souverain.events import EventSink
 from souverain.gateway.chat import ChatService
@@ -12,6 +13,9 @@ from souverain.gateway.embeddings import EmbeddingsService
 from souverain.governance.auth import KeyAuthenticator
 from souverain.governance.principal import Principal
 from souverain.governance.quotas import Limiter
+from souverain.pipeline.usage import UsageWriter
+from souverain.privacy.detector import Detector
+from souverain.privacy.vault_store import VaultStore
 from souverain.routing.router import Router
 from souverain.settings import Settings
 from souverain.storage.database import Database
@@ -28,5 +32,9 @@ class Services:
     authenticator: KeyAuthenticator
     limiter: Limiter
     events: EventSink
+    usage: UsageWriter
+    audit: AuditRuntime | None  # None when tests pass their own event sink
+    detector: Detector  # personal-data detector, loaded once at start-up
+    vault: VaultStore  # conversations' pseudonymisation vaults
     anonymous: Principal | None = None  # set only when authentication is switched off
     started_at: int = field(default_factory=lambda: int(time.time()))

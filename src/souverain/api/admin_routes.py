@@ -34,7 +34,8 @@ router = APIRouter(prefix="/admin", tags=["admin"])
 
 async def get_registry(services: ServicesDep) -> Registry:
     """The registry over the application's database and event sink."""
-    return Registry(services.database.sessions, services.settings, services.events)
+    joined = services.audit.store if services.audit is not None else None
+    return Registry(services.database.sessions, services.settings, services.events, joined)
 
 
 async def get_admin(principal: AdminPrincipal) -> Actor:
@@ -155,6 +156,7 @@ async def usage(
     group_by: Annotated[str, Query(description="Comma-separated: tenant, use_case, model, day.")] = "",
 ) -> list[dict[str, Any]]:
     filters = UsageFilter(since, until, tenant, use_case, model, status)
+    await services.usage.flush()  # this process's queued rows count too
     rows = await UsageStore(services.database.sessions).aquery(filters, parse_groups(group_by))
     return [row.as_dict() for row in rows]
 

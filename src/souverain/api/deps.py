@@ -9,7 +9,8 @@ from fastapi import Depends, Request
 from souverain.state import Services
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
+    """The application's services (async: a sync dependency would cost a thread hop per request)."""
     services: Services = request.app.state.services
     return services
 

@@ -12,6 +12,7 @@ from souverain.api.auth import AppPrincipal
 from souverain.api.deps import ServicesDep
 from souverain.gateway import sse
 from souverain.pipeline.call import Call
+from souverain.privacy.vault import CONVERSATION_HEADER, check_conversation_id
 from souverain.protocol import responses
 from souverain.protocol.chat import ChatCompletionRequest
 from souverain.protocol.embeddings import EmbeddingRequest
@@ -20,6 +21,7 @@ from souverain.routing.router import Target
 router = APIRouter(prefix="/v1", tags=["openai"])
 
 ClassificationHeader = Annotated[str | None, Header(alias="X-Data-Classification")]
+ConversationHeader = Annotated[str | None, Header(alias=CONVERSATION_HEADER)]
 
 
 def _target_headers(target: Target, call: Call) -> dict[str, str]:
@@ -59,8 +61,11 @@ async def chat_completions(
     services: ServicesDep,
     principal: AppPrincipal,
     classification: ClassificationHeader = None,
+    conversation: ConversationHeader = None,
 ) -> Response:
     call = services.chat.open(body, principal, _request_id(request), classification)
+    if conversation is not None:  # the conversation's pseudonymisation vault (privacy stage)
+        call.notes["conversation_id"] = check_conversation_id(conversation)
     if body.stream:
         stream = await services.chat.stream(body, call)
         headers = {"Cache-Control": "no-cache", **_target_headers(stream.target, call)}

@@ -1,4 +1,8 @@
-"""A deterministic in-process backend for tests and benchmarks: it answers ``settings.reply``."""
+"""A deterministic in-process backend for tests and benchmarks: it answers ``settings.reply``.
+
+``{echo}`` in the reply is replaced by the text of the last user message, so that tests can see what the
+model was given come back in the answer (e.g. placeholders to restore).
+"""
 
 from __future__ import annotations
 
@@ -14,19 +18,34 @@ from souverain.protocol import responses
 from souverain.settings import BackendSettings, Settings
 
 _DIMENSIONS = 16
+ECHO = "{echo}"
 
 
 def _count_tokens(text: str) -> int:
     return max(1, len(text.split()))
 
 
+def _last_user_text(payload: dict[str, Any]) -> str:
+    for message in reversed(payload["messages"]):
+        if message.get("role") == "user":
+            content = message.get("content")
+            if isinstance(content, list):
+                return "".join(str(p.get("text", "")) for p in content if p.get("type") == "text")
+            return str(content or "")
+    return ""
+
+
 class FakeBackend:
-    """Echo-free fake: the reply is fixed, token counts are word counts, embeddings are hash-derived."""
+    """The reply is fixed (or echoes), token counts are word counts, embeddings are hash-derived.
+
+    ``calls`` records every chat payload and ``embedded`` every list of embeddings inputs it received.
+    """
 
     def __init__(self, name: str, settings: BackendSettings, app_settings: Settings) -> None:
         self.name = name
         self.settings = settings
         self.calls: list[dict[str, Any]] = []
+        self.embedded: list[list[str]] = []
 
     async def start(self) -> None:
         return None
@@ -37,20 +56,26 @@ class FakeBackend:
     def _prompt_tokens(self, payload: dict[str, Any]) -> int:
         return sum(_count_tokens(str(m.get("content") or "")) for m in payload["messages"])
 
+    def _reply(self, payload: dict[str, Any]) -> str:
+        if ECHO not in self.settings.reply:
+            return self.settings.reply
+        return self.settings.reply.replace(ECHO, _last_user_text(payload))
+
     async def chat(self, payload: dict[str, Any]) -> dict[str, Any]:
         self.calls.append(payload)
+        reply = self._reply(payload)
         return responses.chat_completion(
             model=payload["model"],
-            content=self.settings.reply,
+            content=reply,
             prompt_tokens=self._prompt_tokens(payload),
-            completion_tokens=_count_tokens(self.settings.reply),
+            completion_tokens=_count_tokens(reply),
         )
 
     async def stream(self, payload: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
         self.calls.append(payload)
         id_, created, model = responses.completion_id(), int(time.time()), payload["model"]
         yield responses.chat_chunk(id_=id_, model=model, created=created, delta={"role": "assistant"})
-        words = self.settings.reply.split(" ")
+        words = self._reply(payload).split(" ")
         for index, word in enumerate(words):
             text = word if index == 0 else " " + word
             yield responses.chat_chunk(id_=id_, model=model, created=created, delta={"content": text})
@@ -59,6 +84,7 @@ class FakeBackend:
         yield responses.chat_chunk(id_=id_, model=model, created=created, usage_=usage)
 
     async def embed(self, texts: list[str], model: str) -> EmbeddingResult:
+        self.embedded.append(list(texts))
         rows = []
         for text in texts:
             digest = hashlib.sha256(text.encode()).digest()[:_DIMENSIONS]

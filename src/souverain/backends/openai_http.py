@@ -225,9 +225,12 @@ class _SSEReader:
 
 
 def _request_headers() -> dict[str, str]:
-    """Per-request headers: the request id, so that upstream logs can be correlated."""
+    """Per-request headers: JSON content, and the request id so that upstream logs can be correlated."""
     request_id = request_id_var.get()
-    return {"X-Request-Id": request_id} if request_id != "-" else {}
+    headers = {"Content-Type": "application/json"}
+    if request_id != "-":
+        headers["X-Request-Id"] = request_id
+    return headers
 
 
 class OpenAIBackend:
@@ -281,7 +284,7 @@ class OpenAIBackend:
 
     async def _post_json(self, path: str, body: dict[str, Any]) -> Any:
         with _translate_errors():
-            response = await self._http.post(path, json=body, headers=_request_headers())
+            response = await self._http.post(path, content=orjson.dumps(body), headers=_request_headers())
         self._check_status(response)
         return _parse_json(response.content)
 
@@ -293,7 +296,9 @@ class OpenAIBackend:
     async def _open_stream(self, payload: dict[str, Any]) -> httpx.Response:
         """Send the streaming request and return the response once its status is known to be 2xx."""
         body = {**adapt_payload(payload, self.dialect), "stream": True}
-        request = self._http.build_request("POST", "/chat/completions", json=body, headers=_request_headers())
+        request = self._http.build_request(
+            "POST", "/chat/completions", content=orjson.dumps(body), headers=_request_headers()
+        )
         with _translate_errors():
             response = await self._http.send(request, stream=True)
         try:

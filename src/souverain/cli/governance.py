@@ -18,9 +18,9 @@ from typing import Annotated, Any, TypeVar
 import typer
 from pydantic import BaseModel, ValidationError
 
+from souverain.audit.runtime import AuditRuntime
 from souverain.cli.common import explain
 from souverain.errors import SouverainError
-from souverain.events import LogSink
 from souverain.governance.registry import Actor, Registry
 from souverain.settings import Settings
 from souverain.storage.database import Database
@@ -53,9 +53,13 @@ def open_database(settings: Settings) -> Iterator[Database]:
 
 @contextmanager
 def open_registry(settings: Settings) -> Iterator[Registry]:
-    """The registry over the configured database; its events go to the log sink."""
+    """The registry over the configured database; its changes are recorded in the audit trail."""
     with open_database(settings) as database:
-        yield Registry(database.sessions, settings, LogSink())
+        audit = AuditRuntime.open(settings, database)
+        try:
+            yield Registry(database.sessions, settings, audit.sink, audit.store)
+        finally:
+            audit.store.close()
 
 
 def actor() -> Actor:

@@ -37,9 +37,10 @@ def _apply_usage(call: Call, usage: object) -> bool:
 
 def account_completion(call: Call, body: dict[str, Any]) -> None:
     """Token counts of a non-streaming answer (estimated from the text if the backend gave none)."""
+    message = body["choices"][0].get("message") or {}
+    call.response_parts.append(str(message.get("content") or ""))
     if not _apply_usage(call, body.get("usage")):
-        message = body["choices"][0].get("message") or {}
-        call.completion_tokens = estimate_text_tokens([str(message.get("content") or "")])
+        call.completion_tokens = estimate_text_tokens([call.response_parts[-1]])
     call.mark_first_token()
 
 
@@ -53,6 +54,8 @@ def account_chunk(call: Call, chunk: dict[str, Any]) -> None:
         return
     for choice in chunk.get("choices") or ():
         delta = choice.get("delta") or {}
+        if isinstance(delta.get("content"), str):
+            call.response_parts.append(delta["content"])
         if delta.get("content") or delta.get("tool_calls"):
             call.mark_first_token()
             if not call.notes.get("usage_reported"):

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from souverain.errors import Unauthenticated
 from souverain.governance import keys
 from souverain.governance.models import ApiKey, Tenant, UseCase
-from souverain.governance.principal import Oversight, Principal, Role, UseCaseView
+from souverain.governance.principal import Oversight, Principal, PrivacyPolicy, Role, UseCaseView
 from souverain.settings import Classification
 
 _LAST_USED_RESOLUTION = timedelta(minutes=1)  # last_used_at is a coarse signal; avoid a write per request
@@ -42,6 +42,8 @@ def use_case_view(use_case: UseCase, tenant: Tenant) -> UseCaseView:
         transparency_notice=dict(use_case.transparency_notice),
         quotas=dict(use_case.quotas),
         tenant_quotas=dict(tenant.quotas),
+        privacy_policy=PrivacyPolicy(use_case.privacy_policy),
+        privacy_block_types=tuple(use_case.privacy_block_types),
     )
 
 

@@ -11,10 +11,12 @@ used by two threads at once; the change then completes (event and commit) or rol
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -44,12 +46,27 @@ class Change:
 Work = Callable[[Session, Change], T]
 
 
-class Transactions:
-    """Runs reads, and writes with their events, against one database and one event sink."""
+class JoinedStore(Protocol):
+    """An event store in the same database that can append inside the change's own transaction."""
 
-    def __init__(self, sessions: sessionmaker[Session], events: EventSink) -> None:
+    def turn(self) -> AbstractContextManager[None]: ...
+
+    def append_on(self, connection: Connection, events: Sequence[Event]) -> list[int]: ...
+
+
+class Transactions:
+    """Runs reads, and writes with their events, against one database and one event sink.
+
+    With a ``joined`` store (the audit trail in the same database), a change and its event are written in
+    one transaction: nothing waits on a second writer (SQLite has only one), and they cannot diverge.
+    """
+
+    def __init__(
+        self, sessions: sessionmaker[Session], events: EventSink, joined: JoinedStore | None = None
+    ) -> None:
         self.sessions = sessions
         self.events = events
+        self.joined = joined
 
     async def read(self, work: Callable[[Session], T]) -> T:
         """Run ``work`` in a session of its own, in a worker thread."""
@@ -65,6 +82,8 @@ class Transactions:
         return await asyncio.shield(self._transaction(action, actor, work, change or Change()))
 
     async def _transaction(self, action: str, actor: Actor, work: Work[T], change: Change) -> T:
+        if self.joined is not None:
+            return await self._joined_transaction(self.joined, action, actor, work, change)
         session = self.sessions()
         try:
             try:
@@ -78,6 +97,32 @@ class Transactions:
             return result
         finally:
             await asyncio.to_thread(session.close)
+
+    async def _joined_transaction(
+        self, store: JoinedStore, action: str, actor: Actor, work: Work[T], change: Change
+    ) -> T:
+        def run() -> T:
+            with store.turn(), self.sessions() as session:
+                result = _flushed(session, work, change)
+                try:
+                    event = _event(action, "success", actor, change, change.details)
+                    store.append_on(session.connection(), [event])
+                except Exception as exc:
+                    session.rollback()
+                    raise BackendUnavailable(
+                        "The event store is unavailable; the change was not applied.",
+                        code="event_store_unavailable",
+                    ) from exc
+                session.commit()
+                return result
+
+        try:
+            return await asyncio.to_thread(run)
+        except SouverainError as exc:
+            if exc.code != "event_store_unavailable":
+                refusal = {"error": exc.code or exc.error_type}
+                await self._emit(_event(action, "refused", actor, change, refusal, exc.status_code))
+            raise
 
     async def _emit(self, event: Event) -> None:
         try:

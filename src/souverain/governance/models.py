@@ -45,6 +45,8 @@ class UseCase(Base):
     fria_reference: Mapped[str | None] = mapped_column(String(500), nullable=True)
     dpia_reference: Mapped[str | None] = mapped_column(String(500), nullable=True)
     quotas: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    privacy_policy: Mapped[str] = mapped_column(String(16), default="pseudonymize")
+    privacy_block_types: Mapped[list[str]] = mapped_column(JSON, default=list)
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

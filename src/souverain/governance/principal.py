@@ -22,6 +22,16 @@ class Oversight(StrEnum):
     APPROVE = "approve"
 
 
+class PrivacyPolicy(StrEnum):
+    """What happens to personal data in a use case's requests before a model sees them."""
+
+    OFF = "off"  # nothing is detected (only for use cases that need identity, on cleared backends)
+    DETECT = "detect"  # detected and counted, passed on unchanged
+    PSEUDONYMIZE = "pseudonymize"  # replaced by placeholders, restored in the answer
+    REDACT = "redact"  # replaced by the type's name, irreversibly
+    BLOCK = "block"  # refused when given types are present; other types are pseudonymised
+
+
 @dataclass(frozen=True)
 class UseCaseView:
     """The parts of a use case the request path needs (a snapshot, detached from the database)."""
@@ -40,6 +50,8 @@ class UseCaseView:
     transparency_notice: dict[str, str] = field(default_factory=dict)
     quotas: dict[str, Any] = field(default_factory=dict)
     tenant_quotas: dict[str, Any] = field(default_factory=dict)
+    privacy_policy: PrivacyPolicy = PrivacyPolicy.PSEUDONYMIZE
+    privacy_block_types: tuple[str, ...] = ()  # entity types a ``block`` policy refuses (empty: all)
 
 
 @dataclass(frozen=True)
@@ -70,5 +82,6 @@ def development_principal(model_names: list[str]) -> Principal:
         allowed_models=tuple(model_names),
         retention_days=30,
         human_oversight=Oversight.NONE,
+        privacy_policy=PrivacyPolicy.PSEUDONYMIZE,
     )
     return Principal(key_id=0, key_prefix="anonymous", role=Role.APP, tenant_id=0, use_case=use_case)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from souverain.errors import Conflict, InvalidRequest, NotFound
 from souverain.events import EventSink
 from souverain.governance import keys, rules
-from souverain.governance.changes import Actor, Change, Transactions
+from souverain.governance.changes import Actor, Change, JoinedStore, Transactions
 from souverain.governance.models import ApiKey, Tenant, UseCase
 from souverain.governance.principal import Role
 from souverain.governance.schemas import (
@@ -40,10 +40,16 @@ def _now() -> datetime:
 class Registry:
     """Operations on tenants, use cases and keys; one instance may serve many requests."""
 
-    def __init__(self, sessions: sessionmaker[Session], settings: Settings, events: EventSink) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        settings: Settings,
+        events: EventSink,
+        joined: JoinedStore | None = None,
+    ) -> None:
         self.settings = settings
         self.sessions = sessions
-        self.tx = Transactions(sessions, events)
+        self.tx = Transactions(sessions, events, joined)
 
     # -- tenants ----------------------------------------------------------------------------------
 

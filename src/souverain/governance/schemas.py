@@ -15,7 +15,8 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 from souverain.governance import categories
 from souverain.governance.categories import Risk
 from souverain.governance.models import ApiKey, Tenant, UseCase
-from souverain.governance.principal import Oversight, Role
+from souverain.governance.principal import Oversight, PrivacyPolicy, Role
+from souverain.privacy.entities import EntityType
 from souverain.settings import Classification
 
 Language = Literal["fr", "de", "en", "lb"]
@@ -78,6 +79,24 @@ CategoryId = Annotated[
     AfterValidator(_known_category),
     Field(description="Declared category (GET /admin/categories); it fixes the risk class."),
 ]
+
+
+def _distinct(types: list[EntityType]) -> list[EntityType]:
+    return sorted(set(types))
+
+
+BlockTypes = Annotated[
+    list[EntityType],
+    AfterValidator(_distinct),
+    Field(description="Entity types a block policy refuses; empty: any personal data is refused."),
+]
+PolicyField = Annotated[
+    PrivacyPolicy,
+    Field(
+        description="off, detect, pseudonymize, redact or block; a backend in the external zone always "
+        "receives pseudonymised text at least, whatever this says."
+    ),
+]
 ModelAliases = Annotated[
     list[str],
     AfterValidator(_unique),
@@ -109,6 +128,8 @@ class UseCaseCreate(_Strict):
     fria_reference: Reference | None = Field(None, description="Fundamental-rights impact assessment.")
     dpia_reference: Reference | None = Field(None, description="Data protection impact assessment.")
     quotas: Quotas = Field(default_factory=Quotas)
+    privacy_policy: PolicyField = PrivacyPolicy.PSEUDONYMIZE
+    privacy_block_types: BlockTypes = Field(default_factory=list)
 
 
 _NULLABLE = frozenset({"risk_class", "fria_reference", "dpia_reference"})
@@ -130,6 +151,8 @@ class UseCaseUpdate(_Strict):
     fria_reference: Reference | None = None
     dpia_reference: Reference | None = None
     quotas: Quotas | None = None
+    privacy_policy: PolicyField | None = None
+    privacy_block_types: BlockTypes | None = None
 
     @model_validator(mode="after")
     def _no_null_for_required(self) -> UseCaseUpdate:
@@ -212,6 +235,8 @@ class UseCaseOut(BaseModel):
     fria_reference: str | None
     dpia_reference: str | None
     quotas: dict[str, int]
+    privacy_policy: PrivacyPolicy
+    privacy_block_types: list[str]
     is_demo: bool
     created_at: datetime
     updated_at: datetime
@@ -245,6 +270,8 @@ _USE_CASE_COLUMNS = (
     "fria_reference",
     "dpia_reference",
     "quotas",
+    "privacy_policy",
+    "privacy_block_types",
     "is_demo",
 )
 

@@ -19,10 +19,10 @@ class Call:
     action: str  # chat.completion or embeddings
     principal: Principal
     model: ModelSettings
-    payload: dict[str, Any] = field(
-        default_factory=dict
-    )  # what the backend will receive; stages may rewrite it
-    output_filters: list[OutputFilter] = field(default_factory=list)  # rewrite what the model says
+    # what the backend will receive (stages may rewrite it), and filters rewriting what the model says
+    payload: dict[str, Any] = field(default_factory=dict)
+    output_filters: list[OutputFilter] = field(default_factory=list)
+    response_parts: list[str] = field(default_factory=list)  # generated text, for the response digest
     requested_classification: str | None = None
     classification: Classification | None = None
     allowed: BackendFilter | None = None

@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import orjson
+
 from souverain.errors import BackendUnavailable
 from souverain.events import Event, EventSink
 from souverain.pipeline.call import Call
 
+Digest = Callable[[bytes], str]
 
-def call_event(call: Call) -> Event:
-    """The event describing ``call`` (identifiers and counts only)."""
+
+def call_event(call: Call, digest: Digest | None = None) -> Event:
+    """The event describing ``call``: identifiers, counts, entity types and keyed content digests."""
     use_case = call.principal.use_case
     target = call.target
     served = target.backend.served_model(target.upstream_model) if target else None
     details: dict[str, object] = {"duration_ms": round(call.duration_ms(), 3)}
-    if served is not None:
-        details["served_model"] = served.name
-        if served.weights_sha256:
-            details["weights_sha256"] = served.weights_sha256
+    for note in ("privacy_policy", "entity_counts"):
+        if note in call.notes:
+            details[note] = call.notes[note]
     if call.error_code:
         details["error_code"] = call.error_code
+    response = "".join(call.response_parts)
     return Event(
         action=call.action,
         outcome=call.outcome,
@@ -35,21 +41,31 @@ def call_event(call: Call) -> Event:
         prompt_tokens=call.prompt_tokens,
         completion_tokens=call.completion_tokens,
         details=details,
+        served_model=served.name if served else None,
+        weights_sha256=served.weights_sha256 if served else None,
+        entity_types=tuple(call.notes.get("entity_types", ())),
+        request_digest=call.notes.get("request_digest"),
+        response_digest=digest(response.encode()) if digest and call.response_parts else None,
     )
 
 
 class EventStage:
     name = "events"
 
-    def __init__(self, sink: EventSink) -> None:
+    def __init__(self, sink: EventSink, digest: Digest | None = None) -> None:
         self.sink = sink
+        self.digest = digest  # keyed (HMAC) digest of content; None when no audit key is configured
 
     async def before(self, call: Call) -> None:
-        return None
+        # first stage: the digest commits to what the client sent, before any stage rewrites it
+        if self.digest is not None:
+            call.notes["request_digest"] = self.digest(
+                orjson.dumps(call.payload, option=orjson.OPT_SORT_KEYS)
+            )
 
     async def after(self, call: Call) -> None:
         try:
-            await self.sink.emit(call_event(call))
+            await self.sink.emit(call_event(call, self.digest))
         except Exception as exc:
             raise BackendUnavailable(
                 "The event store is unavailable; the request was refused.", code="event_store_unavailable"

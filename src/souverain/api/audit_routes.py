@@ -1,0 +1,98 @@
+"""The audit API: ``GET /admin/audit`` (filtered pages) and ``GET /admin/audit/export`` (JSON lines).
+
+Both need an admin or auditor key. An export is itself audited before the first line is sent: if the
+event cannot be recorded, the export is refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Annotated, Any
+
+import anyio.to_thread
+import orjson
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
+from sqlalchemy import Engine
+
+from souverain.api.auth import ReaderPrincipal
+from souverain.api.deps import ServicesDep
+from souverain.audit import query
+from souverain.audit.query import AuditFilter
+from souverain.errors import BackendUnavailable, InvalidRequest
+from souverain.events import Event
+from souverain.logs import request_id_var
+
+router = APIRouter(prefix="/admin/audit", tags=["audit"])
+
+
+class AuditPage(BaseModel):
+    """One page of events; pass ``next_cursor`` as ``cursor`` for the next (null at the end)."""
+
+    data: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+def audit_filter(
+    since: Annotated[datetime | None, Query(description="From this time (inclusive).")] = None,
+    until: Annotated[datetime | None, Query(description="Up to this time (exclusive).")] = None,
+    tenant: str | None = None,
+    use_case: str | None = None,
+    action: Annotated[str | None, Query(description="e.g. chat.completion, audit.purge.")] = None,
+    outcome: Annotated[str | None, Query(description="success, refused or error.")] = None,
+) -> AuditFilter:
+    """The filter the query string asks for."""
+    return AuditFilter(since, until, tenant, use_case, action, outcome)
+
+
+FilterDep = Annotated[AuditFilter, Depends(audit_filter)]
+
+
+def _cursor(cursor: str | None) -> int:
+    if cursor is None:
+        return 0
+    if not cursor.isdigit():
+        raise InvalidRequest("The cursor is not one this API returned.", param="cursor", code="invalid_value")
+    return int(cursor)
+
+
+@router.get("")
+async def list_events(
+    services: ServicesDep,
+    _: ReaderPrincipal,
+    filters: FilterDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    cursor: Annotated[str | None, Query(description="next_cursor of the previous page.")] = None,
+) -> AuditPage:
+    after = _cursor(cursor)
+    rows = await anyio.to_thread.run_sync(query.page, services.database.engine, filters, after, limit)
+    return AuditPage(data=rows, next_cursor=str(rows[-1]["seq"]) if len(rows) == limit else None)
+
+
+async def _lines(engine: Engine, filters: AuditFilter) -> AsyncIterator[bytes]:
+    batches = query.pages(engine, filters)
+    while batch := await anyio.to_thread.run_sync(next, batches, None):
+        yield b"".join(orjson.dumps(row) + b"\n" for row in batch)
+
+
+@router.get("/export")
+async def export_events(
+    services: ServicesDep, principal: ReaderPrincipal, filters: FilterDep
+) -> StreamingResponse:
+    asked = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in filters.__dict__.items() if v}
+    event = Event(
+        action="audit.export",
+        outcome="success",
+        request_id=request_id_var.get(),
+        actor=principal.key_prefix,
+        details={"filters": asked},
+    )
+    try:
+        await services.events.emit(event)
+    except Exception as exc:
+        raise BackendUnavailable(
+            "The audit store is unavailable; the export was refused.", code="event_store_unavailable"
+        ) from exc
+    return StreamingResponse(_lines(services.database.engine, filters), media_type="application/x-ndjson")
