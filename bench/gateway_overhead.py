@@ -14,6 +14,7 @@ Results: ``bench/results/gateway_overhead.json`` and ``.md`` (``gateway_overhead
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -57,7 +58,9 @@ FULL = Plan(duration=8.0, warmup=1.5, latency_points=(1, 8), ramp_points=(32, 12
 QUICK = Plan(duration=2.0, warmup=0.5, latency_points=(1, 8), ramp_points=(32,))
 
 
-def load_point(url: str, mode: str, concurrency: int, plan: Plan, cpus: set[int] | None) -> dict[str, Any]:
+def load_point(
+    url: str, mode: str, concurrency: int, plan: Plan, cpus: set[int] | None, bearer: str = "sk-bench"
+) -> dict[str, Any]:
     """Run the load generator once, in its own process, and return its result."""
     argv = [str(PYTHON), "-m", "bench.loadgen", "--url", url, "--model", targets.ALIAS, "--mode", mode]
     argv += ["--concurrency", str(concurrency), "--duration", str(plan.duration)]
@@ -65,7 +68,8 @@ def load_point(url: str, mode: str, concurrency: int, plan: Plan, cpus: set[int]
     if cpus and shutil.which("taskset"):
         argv = ["taskset", "-c", ",".join(map(str, sorted(cpus))), *argv]
     limit = plan.duration + plan.warmup + 30
-    done = subprocess.run(argv, capture_output=True, text=True, cwd=REPO, timeout=limit, check=False)
+    env = {**os.environ, "BENCH_BEARER": bearer}
+    done = subprocess.run(argv, capture_output=True, text=True, cwd=REPO, timeout=limit, check=False, env=env)
     if done.returncode != 0:
         raise RuntimeError(f"load generator failed ({done.returncode}): {done.stderr[-2000:]}")
     result: dict[str, Any] = orjson.loads(done.stdout.strip().splitlines()[-1])
@@ -83,7 +87,7 @@ def measure(running: list[Running], plan: Plan, placement: Placement) -> Iterato
             for target in running:
                 pid = target.server.pid if target.server is not None else None
                 before = cpu_seconds(pid) if pid else 0.0
-                point = load_point(target.url, mode, concurrency, plan, placement.others)
+                point = load_point(target.url, mode, concurrency, plan, placement.others, target.bearer)
                 used = cpu_seconds(pid) - before if pid else 0.0
                 point["target"] = target.name
                 point["server_cpu_ms_per_request"] = round(
@@ -206,7 +210,12 @@ def markdown(result: dict[str, Any]) -> str:
 def _targets(
     names: list[str],
 ) -> dict[str, Callable[[Path, Placement, str], AbstractContextManager[Running]]]:
-    chosen = {"souverain": targets.souverain, "litellm": targets.litellm}
+    chosen = {
+        "souverain": targets.souverain,
+        "souverain+keys": targets.souverain_keys,
+        "souverain+redis": targets.souverain_redis,
+        "litellm": targets.litellm,
+    }
     return {n: chosen[n] for n in names if n in chosen}
 
 
@@ -234,12 +243,18 @@ def main(argv: list[str] | None = None) -> None:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="Smoke run, about one minute.")
-    parser.add_argument("--skip", action="append", default=[], choices=["souverain", "litellm"])
+    parser.add_argument(
+        "--skip",
+        action="append",
+        default=[],
+        choices=["souverain", "souverain+keys", "souverain+redis", "litellm"],
+    )
     parser.add_argument("--no-pin", action="store_true", help="Do not pin processes to CPUs.")
     args = parser.parse_args(argv)
     load_before = report.load_average()
     plan = QUICK if args.quick else FULL
-    names = ["direct", *(n for n in ("souverain", "litellm") if n not in args.skip)]
+    candidates = ("souverain", "souverain+keys", "souverain+redis", "litellm")
+    names = ["direct", *(n for n in candidates if n not in args.skip)]
     placement = Placement() if args.no_pin else Placement.pinned()
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="souverain-bench-") as tmp:

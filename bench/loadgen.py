@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import math
+import os
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -44,12 +45,12 @@ def request_body(model: str, stream: bool) -> bytes:
     return orjson.dumps(body)
 
 
-def raw_request(url: str, body: bytes) -> bytes:
+def raw_request(url: str, body: bytes, bearer: str = "sk-bench") -> bytes:
     """The full HTTP/1.1 request bytes for a POST of ``body`` to ``url``."""
     parts = urlsplit(url)
     head = (
         f"POST {parts.path or '/'} HTTP/1.1\r\nhost: {parts.netloc}\r\ncontent-type: application/json\r\n"
-        f"accept: */*\r\nauthorization: Bearer sk-bench\r\ncontent-length: {len(body)}\r\n\r\n"
+        f"accept: */*\r\nauthorization: Bearer {bearer}\r\ncontent-length: {len(body)}\r\n\r\n"
     )
     return head.encode() + body
 
@@ -245,7 +246,8 @@ async def run_load(
     """Drive ``url`` with ``concurrency`` closed-loop clients for ``warmup`` + ``duration`` seconds."""
     check_loopback(url)
     stream = mode == "stream"
-    request = raw_request(url, request_body(model, stream))
+    # the same bytes for every target; a governed target's key comes from the environment
+    request = raw_request(url, request_body(model, stream), os.environ.get("BENCH_BEARER", "sk-bench"))
     now = time.perf_counter()
     window = Window(start=now + warmup, end=now + warmup + duration, max_requests=MAX_REQUESTS)
     tally = Tally()

@@ -7,8 +7,9 @@ waits until it is ready and yields the chat completions URL on loopback.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
+import subprocess
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,6 +50,7 @@ class Running:
     server: Server | None = None
     startup_s: float = 0.0
     info: dict[str, str] = field(default_factory=dict)
+    bearer: str = "sk-bench"  # the key the load generator sends
 
 
 def _pin(server: Server, cpus: set[int] | None) -> None:
@@ -70,13 +72,16 @@ def fake_upstream(log_dir: Path, placement: Placement) -> Iterator[Running]:
         yield Running("direct", f"{base}/chat/completions", s, startup)
 
 
-def souverain_config(path: Path, data_dir: Path, port: int, upstream_base: str) -> Path:
+def souverain_config(
+    path: Path, data_dir: Path, port: int, upstream_base: str, governance: str | None = None
+) -> Path:
     """A souverain TOML config with one ``openai`` backend pointing at the fake upstream."""
+    # By default like LiteLLM without a master key: no bearer keys (the development use case).
+    governance = governance or "auth_required = false"
     path.write_text(
         f'data_dir = "{data_dir}"\n\n'
         f'[server]\nhost = "127.0.0.1"\nport = {port}\nlog_level = "WARNING"\n\n'
-        # Like LiteLLM without a master key: no bearer keys (requests run as the development use case).
-        "[governance]\nauth_required = false\n\n"
+        f"[governance]\n{governance}\n\n"
         f'[backends.upstream]\nkind = "openai"\nbase_url = "{upstream_base}"\napi_key = "sk-bench"\n\n'
         f'[[models]]\nname = "{ALIAS}"\nmax_output_tokens = 256\n\n'
         f'[[models.routes]]\nbackend = "upstream"\nmodel = "{UPSTREAM_MODEL}"\n'
@@ -116,3 +121,67 @@ def litellm(log_dir: Path, placement: Placement, upstream_base: str) -> Iterator
         base = f"http://127.0.0.1:{port}"
         startup = s.wait_ready(f"{base}/health/liveliness", timeout=180)
         yield Running("litellm", f"{base}/v1/chat/completions", s, startup, versions)
+
+
+_HUGE = ["--requests-per-minute", "100000000", "--tokens-per-minute", "100000000000"]
+
+
+def _provision_key(config: Path) -> str:
+    """A tenant, a use case and an app key with (never reached) quotas, through the CLI."""
+    env = _clean_env({"SOUVERAIN_CONFIG": str(config)})
+
+    def cli(*args: str) -> str:
+        done = subprocess.run([str(SOUVERAIN), *args], env=env, capture_output=True, text=True, check=True)
+        return done.stdout.strip()
+
+    cli("tenants", "create", "bench", *_HUGE)
+    cli(
+        "usecases",
+        "create",
+        "bench",
+        "--name",
+        "load",
+        "--purpose",
+        "Benchmark load",
+        "--legal-basis",
+        "none (benchmark)",
+        "--category",
+        "internal_productivity",
+        "--ceiling",
+        "internal",
+        "--model",
+        ALIAS,
+        "--retention-days",
+        "1",
+        *_HUGE,
+    )
+    return cli("keys", "create", "--use-case", "bench/load", "--name", "bench", *_HUGE)
+
+
+def _governed(
+    name: str, governance: str
+) -> Callable[[Path, Placement, str], AbstractContextManager[Running]]:
+    @contextmanager
+    def start(log_dir: Path, placement: Placement, upstream_base: str) -> Iterator[Running]:
+        port = free_port()
+        config = souverain_config(
+            log_dir / f"{name}.toml", log_dir / f"{name}-data", port, upstream_base, governance
+        )
+        key = _provision_key(config)
+        env = _clean_env({"SOUVERAIN_CONFIG": str(config)})
+        argv = [str(SOUVERAIN), "serve", "--port", str(port)]
+        with Server(name, argv, log_dir, env=env) as s:
+            _pin(s, placement.gateway)
+            base = f"http://127.0.0.1:{port}"
+            startup = s.wait_ready(f"{base}/readyz", timeout=60)
+            yield Running(name, f"{base}/v1/chat/completions", s, startup, bearer=key)
+
+    return start
+
+
+# Bearer keys, quotas per key, use case and tenant, usage accounting: in-process, then shared in Redis.
+souverain_keys = _governed("souverain+keys", "auth_required = true")
+souverain_redis = _governed(
+    "souverain+redis",
+    f'auth_required = true\nredis_url = "redis://127.0.0.1:6379/0"\nredis_prefix = "bench-{os.getpid()}"',
+)
