@@ -12,7 +12,11 @@ import logging
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
+from souverain.errors import BackendUnavailable
+
 logger = logging.getLogger(__name__)
+
+EVENT_STORE_UNAVAILABLE = "event_store_unavailable"
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,17 @@ class EventSink(Protocol):
 
 class EventSinkError(Exception):
     """The sink could not accept an event; the request must be refused."""
+
+
+REFUSED = "The event store is unavailable; the request was refused."
+
+
+async def emit_or_refuse(sink: EventSink, event: Event, message: str = REFUSED) -> None:
+    """Emit ``event``; when the sink cannot accept it, raise the 503 refusing the request (fail closed)."""
+    try:
+        await sink.emit(event)
+    except Exception as exc:
+        raise BackendUnavailable(message, code=EVENT_STORE_UNAVAILABLE) from exc
 
 
 class MemorySink:

@@ -21,8 +21,8 @@ from souverain.api.auth import ReaderPrincipal
 from souverain.api.deps import ServicesDep
 from souverain.audit import query
 from souverain.audit.query import AuditFilter
-from souverain.errors import BackendUnavailable, InvalidRequest
-from souverain.events import Event
+from souverain.errors import InvalidRequest
+from souverain.events import Event, emit_or_refuse
 from souverain.logs import request_id_var
 
 router = APIRouter(prefix="/admin/audit", tags=["audit"])
@@ -89,10 +89,5 @@ async def export_events(
         actor=principal.key_prefix,
         details={"filters": asked},
     )
-    try:
-        await services.events.emit(event)
-    except Exception as exc:
-        raise BackendUnavailable(
-            "The audit store is unavailable; the export was refused.", code="event_store_unavailable"
-        ) from exc
+    await emit_or_refuse(services.events, event, "The audit store is unavailable; the export was refused.")
     return StreamingResponse(_lines(services.database.engine, filters), media_type="application/x-ndjson")

@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from souverain.api.deps import ServicesDep
-from souverain.errors import BackendUnavailable, Forbidden, SouverainError, Unauthenticated
-from souverain.events import Event
+from souverain.errors import Forbidden, SouverainError, Unauthenticated
+from souverain.events import Event, emit_or_refuse
 from souverain.governance import keys
 from souverain.governance.principal import Principal, Role
 from souverain.state import Services
@@ -49,12 +49,7 @@ async def _record_refusal(
         status=exc.status_code,
         details={"code": exc.code, "path": request.url.path},
     )
-    try:
-        await services.events.emit(event)
-    except Exception as failure:
-        raise BackendUnavailable(
-            "The event store is unavailable; the request was refused.", code="event_store_unavailable"
-        ) from failure
+    await emit_or_refuse(services.events, event)
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

@@ -21,8 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from souverain.api.auth import AppPrincipal
 from souverain.api.deps import ServicesDep
-from souverain.errors import BackendUnavailable, Forbidden, SouverainError
-from souverain.events import Event
+from souverain.errors import Forbidden, SouverainError
+from souverain.events import Event, emit_or_refuse
 from souverain.governance.principal import Principal, UseCaseView
 from souverain.privacy.budget import detect
 from souverain.privacy.entities import Entity
@@ -123,12 +123,7 @@ async def _record(
         entity_types=tuple(sorted(counts)),
         details={"entity_counts": dict(sorted(counts.items()))},
     )
-    try:
-        await services.events.emit(event)
-    except Exception as exc:
-        raise BackendUnavailable(
-            "The event store is unavailable; the request was refused.", code="event_store_unavailable"
-        ) from exc
+    await emit_or_refuse(services.events, event)
 
 
 async def _detect(services: Services, body: AnalyzeRequest) -> list[Entity]:

@@ -21,9 +21,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from souverain.errors import BackendUnavailable, Conflict, SouverainError
-from souverain.events import Event, EventSink
+from souverain.events import EVENT_STORE_UNAVAILABLE, Event, EventSink, emit_or_refuse
 
 T = TypeVar("T")
+NOT_APPLIED = "The event store is unavailable; the change was not applied."
 
 
 @dataclass(frozen=True)
@@ -109,28 +110,20 @@ class Transactions:
                     store.append_on(session.connection(), [event])
                 except Exception as exc:
                     session.rollback()
-                    raise BackendUnavailable(
-                        "The event store is unavailable; the change was not applied.",
-                        code="event_store_unavailable",
-                    ) from exc
+                    raise BackendUnavailable(NOT_APPLIED, code=EVENT_STORE_UNAVAILABLE) from exc
                 session.commit()
                 return result
 
         try:
             return await asyncio.to_thread(run)
         except SouverainError as exc:
-            if exc.code != "event_store_unavailable":
+            if exc.code != EVENT_STORE_UNAVAILABLE:
                 refusal = {"error": exc.code or exc.error_type}
                 await self._emit(_event(action, "refused", actor, change, refusal, exc.status_code))
             raise
 
     async def _emit(self, event: Event) -> None:
-        try:
-            await self.events.emit(event)
-        except Exception as exc:
-            raise BackendUnavailable(
-                "The event store is unavailable; the change was not applied.", code="event_store_unavailable"
-            ) from exc
+        await emit_or_refuse(self.events, event, NOT_APPLIED)
 
 
 def _flushed(session: Session, work: Work[T], change: Change) -> T:

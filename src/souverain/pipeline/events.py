@@ -6,8 +6,7 @@ from collections.abc import Callable
 
 import orjson
 
-from souverain.errors import BackendUnavailable
-from souverain.events import Event, EventSink
+from souverain.events import Event, EventSink, emit_or_refuse
 from souverain.pipeline.call import Call
 
 Digest = Callable[[bytes], str]
@@ -64,9 +63,4 @@ class EventStage:
             )
 
     async def after(self, call: Call) -> None:
-        try:
-            await self.sink.emit(call_event(call, self.digest))
-        except Exception as exc:
-            raise BackendUnavailable(
-                "The event store is unavailable; the request was refused.", code="event_store_unavailable"
-            ) from exc
+        await emit_or_refuse(self.sink, call_event(call, self.digest))
