@@ -55,6 +55,7 @@ class UsageWriter:
         self.max_batch = max_batch
         self._pending: list[dict[str, object]] = []
         self._wake = asyncio.Event()
+        self._flushing = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
 
     def submit(self, record: UsageRecord) -> None:
@@ -76,7 +77,11 @@ class UsageWriter:
             await self.flush()
 
     async def flush(self) -> None:
-        """Write everything queued so far."""
+        """Write everything queued so far (after any flush already in flight, so that callers read it)."""
+        async with self._flushing:
+            await self._write_pending()
+
+    async def _write_pending(self) -> None:
         rows, self._pending = self._pending, []
         if not rows:
             return
