@@ -1,0 +1,1 @@
+"""Evaluation of the citizen assistant: retrieval metrics over qrels, answer checks, report tables."""
