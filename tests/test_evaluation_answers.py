@@ -104,6 +104,12 @@ def test_facts_found_and_missing() -> None:
     assert score.facts_missing == ("photo",)
 
 
+def test_citation_markers_are_not_facts() -> None:
+    score = score_answer(question(facts=("2|deux", "4|quatre")), observed("Il faut au moins 2 témoins [4]."))
+    assert score.facts_found == ("2|deux",)
+    assert score.facts_missing == ("4|quatre",)
+
+
 def test_percentile_interpolates_between_closest_ranks() -> None:
     assert percentile([4.0, 1.0, 3.0, 2.0], 50) == pytest.approx(2.5)
     assert percentile([4.0, 1.0, 3.0, 2.0], 95) == pytest.approx(3.85)  # 3 + 0.85 x (4 - 3)

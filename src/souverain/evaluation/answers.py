@@ -164,10 +164,11 @@ def citations_valid(observed: Observed) -> bool:
 
 
 def score_answer(question: AnswerQuestion, observed: Observed) -> AnswerScore:
-    """Judge one reply."""
+    """Judge one reply (citation markers are left out when looking for facts: ``[2]`` is not a fact "2")."""
     refused = is_refusal(observed)
     answered = observed.error is None and not refused
-    found = tuple(f for f in question.required_facts if fact_present(f, observed.answer))
+    prose = _CITATION.sub(" ", observed.answer)
+    found = tuple(f for f in question.required_facts if fact_present(f, prose))
     missing = tuple(f for f in question.required_facts if f not in found)
     return AnswerScore(
         question=question,
