@@ -82,6 +82,7 @@ def test_query_terms_match_document_terms_across_accents() -> None:
 
 def test_numbers_and_codes_are_kept() -> None:
     assert analyze("formulaire cerfa 12100*02 pour 2024") == ["formulair", "cerf", "12100", "02", "2024"]
+    assert analyze("mot_de_passe") == ["mot", "pass"]
 
 
 def test_concurrent_threads_get_consistent_results() -> None:

@@ -311,6 +311,21 @@ def test_skipped_files_are_logged_without_a_callback(
     assert "unsupported file type '.odt'" in caplog.text
 
 
+def test_files_without_text_are_reported_not_yielded(tmp_path: Path) -> None:
+    write(tmp_path / "blank.txt", "  \n\n ")
+    write(tmp_path / "scan.pdf", make_pdf([[]]))
+    write(tmp_path / "empty.jsonl", jsonl([{"id": "E1", "title": "Sans texte", "text": ""}]))
+    skipped: list[str] = []
+    documents = list(
+        parse_path(tmp_path, on_skip=lambda path, reason: skipped.append(f"{path.name}: {reason}"))
+    )
+    assert [(doc.id, doc.blocks) for doc in documents] == [("E1", [])]
+    assert skipped == [
+        "blank.txt: no text found (a scanned PDF needs OCR first)",
+        "scan.pdf: no text found (a scanned PDF needs OCR first)",
+    ]
+
+
 def test_language_default_applies_to_files(tmp_path: Path) -> None:
     (doc,) = parse_path(write(tmp_path / "x.txt", "Hallo"), language="de")
     assert doc.language == "de"

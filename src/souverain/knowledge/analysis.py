@@ -29,7 +29,7 @@ QUERY_LANGUAGES = ("fr", "de", "en")
 
 _LIGATURES = (("œ", "oe"), ("æ", "ae"), ("ø", "o"), ("ł", "l"), ("đ", "d"))  # NFKD leaves them whole
 _COMBINING = re.compile(r"[\u0300-\u036f]+")
-_TOKEN = re.compile(r"\w+")
+_TOKEN = re.compile(r"[^\W_]+")  # letters and digits; "_" splits, as in FTS5 and tsvector
 
 # PyStemmer objects keep a cache that is not thread-safe: one set per thread.
 _local = threading.local()

@@ -2,7 +2,8 @@
 
 Each format has its own module; ``parse_path`` walks a folder and dispatches on the file suffix. A file's
 document id is its path relative to the root given (its name, when a single file is given); JSON-lines
-records keep their own ``id``.
+records keep their own ``id``. Files skipped (unknown type, no text) are reported through ``on_skip`` or,
+without it, the log; hidden files and folders are skipped quietly.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from souverain.knowledge.parsers.markdown import parse_markdown, parse_markdown_
 from souverain.knowledge.parsers.pdf import parse_pdf_file
 from souverain.knowledge.parsers.source import FileSource
 from souverain.knowledge.parsers.text import parse_text_file
-from souverain.knowledge.parsers.walk import SkipCallback, suffix_of, walk_files
+from souverain.knowledge.parsers.walk import SkipCallback, report_skip, suffix_of, walk_files
 from souverain.knowledge.parsers.word import parse_docx_file
 from souverain.knowledge.types import SourceDocument
 
@@ -47,6 +48,7 @@ _PARSERS: dict[str, _Parser] = {
     ".jsonl.gz": parse_jsonl_file,
 }
 SUFFIXES = frozenset(_PARSERS)
+_RECORD_FILES = {".jsonl", ".jsonl.gz"}  # a record's id matters even when its text is empty
 
 
 def parse_path(
@@ -55,15 +57,20 @@ def parse_path(
     """The documents of a file or, recursively, of a folder; ``language`` is the default for files."""
     if path.is_dir():
         for file in walk_files(path, SUFFIXES, on_skip):
-            yield from _parse_file(FileSource(file, file.relative_to(path).as_posix(), language))
+            yield from _parse_file(FileSource(file, file.relative_to(path).as_posix(), language), on_skip)
     elif path.is_file():
         if suffix_of(path) not in SUFFIXES:
             raise InvalidRequest(f"{path.name}: unsupported file type (known: {', '.join(sorted(SUFFIXES))})")
-        yield from _parse_file(FileSource(path, path.name, language))
+        yield from _parse_file(FileSource(path, path.name, language), on_skip)
     else:
         raise InvalidRequest(f"{path}: no such file or folder")
 
 
-def _parse_file(source: FileSource) -> Iterator[SourceDocument]:
-    """Dispatch one file to the parser of its suffix."""
-    return _PARSERS[suffix_of(source.path)](source)
+def _parse_file(source: FileSource, on_skip: SkipCallback | None) -> Iterator[SourceDocument]:
+    """Dispatch one file to the parser of its suffix; a file without any text is reported, not yielded."""
+    suffix = suffix_of(source.path)
+    for document in _PARSERS[suffix](source):
+        if document.blocks or suffix in _RECORD_FILES:
+            yield document
+        else:
+            report_skip(source.path, "no text found (a scanned PDF needs OCR first)", on_skip)
