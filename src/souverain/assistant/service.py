@@ -1,0 +1,325 @@
+"""The assistant service: retrieve → prompt → generate through the gateway → check citations → reply.
+
+Generation goes through the gateway's ``ChatService`` exactly as ``/v1/chat/completions`` does, so the use
+case's model allow-list, classification routing, quotas, privacy policy (the conversation's pseudonymisation
+vault), usage accounting and the model call's audit event all apply. The assistant adds one event of its
+own per answer (``assistant.chat``: grounded or not, counts, never content), including the refusals it
+gives without calling a model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from souverain.assistant.answer_stream import AnswerFilter
+from souverain.assistant.citations import cite
+from souverain.assistant.confidence import RetrievalConfidence
+from souverain.assistant.conversations import Answer, ConversationRef, ConversationStore, Owner
+from souverain.assistant.handover import HandoverStore, Status, Ticket
+from souverain.assistant.language import Language
+from souverain.assistant.notice import notice_for
+from souverain.assistant.prompt import Turn, build_messages
+from souverain.assistant.refusal import Refusals
+from souverain.assistant.reply import Provenance, Reply
+from souverain.events import Event, EventSink, emit_or_refuse
+from souverain.gateway.chat import ChatService, ChatStream
+from souverain.governance.principal import Principal
+from souverain.knowledge.types import Retriever, Scope, SearchHit, SearchRequest
+from souverain.pipeline.call import Call
+from souverain.protocol.chat import ChatCompletionRequest
+from souverain.routing.router import Target
+
+StreamEvent = tuple[str, dict[str, Any]]  # (meta | delta | done, data)
+
+
+@dataclass(frozen=True)
+class AssistantOptions:
+    """How the assistant retrieves and generates (settings-like; the defaults suit the embedded model)."""
+
+    model: str = "chat-default"  # the chat alias the assistant calls; the use case must allow it
+    collections: tuple[str, ...] = ()  # searched when a question names none; empty: every readable one
+    k: int = 8  # hits retrieved
+    max_sources: int = 4  # hits given to the model as sources
+    source_chars: int = 600  # budget of each source's passage in the prompt
+    max_tokens: int = 350
+    temperature: float = 0.0
+    history_turns: int = 1  # earlier exchanges replayed to the model
+    followup_words: int = 6  # a question this short is searched together with the previous one
+    hold_until_cited: bool = False  # streams: show nothing before the first valid citation
+
+
+@dataclass(frozen=True)
+class Question:
+    """What a citizen asked, in which language, in which conversation."""
+
+    message: str
+    language: Language
+    conversation_id: str | None = None
+    collection: str | None = None
+
+
+@dataclass
+class Exchange:
+    """Everything decided before the model is called."""
+
+    principal: Principal
+    request_id: str
+    question: Question
+    owner: Owner
+    conversation: ConversationRef
+    history: list[Turn]
+    sources: list[SearchHit] = field(default_factory=list)
+    low_confidence: bool = False
+    notice: str | None = None
+
+
+def retrieval_query(message: str, history: Sequence[Turn], followup_words: int) -> str:
+    """The search query: the question, with the previous one when it is a short follow-up."""
+    if history and len(message.split()) < followup_words:
+        return f"{history[-1].question} {message}"
+    return message
+
+
+class AssistantService:
+    """Grounded answers, streamed or not, and hand-over to a person."""
+
+    def __init__(
+        self,
+        retriever: Retriever,
+        chat: ChatService,
+        conversations: ConversationStore,
+        handovers: HandoverStore,
+        events: EventSink,
+        options: AssistantOptions | None = None,
+        confidence: RetrievalConfidence | None = None,
+        refusals: Refusals | None = None,
+    ) -> None:
+        self.retriever = retriever
+        self.chat = chat
+        self.conversations = conversations
+        self.handovers = handovers
+        self.events = events
+        self.options = options or AssistantOptions()
+        self.confidence = confidence or RetrievalConfidence()
+        self.refusals = refusals or Refusals()
+
+    async def answer(self, principal: Principal, request_id: str, question: Question) -> Reply:
+        """One complete answer."""
+        exchange = await self._prepare(principal, request_id, question)
+        if exchange.low_confidence:
+            reply = self._finish(exchange, "", refused=True, target=None)
+        else:
+            request, call = self._open_call(exchange, stream=False)
+            result = await self.chat.complete(request, call)
+            checked = AnswerFilter(len(exchange.sources))
+            checked.feed(_message_text(result.body))
+            checked.flush()
+            reply = self._finish(exchange, checked.text, checked.refused, result.target)
+        await self._record(exchange, reply)
+        return reply
+
+    async def open_stream(
+        self, principal: Principal, request_id: str, question: Question, hold_until_cited: bool | None = None
+    ) -> AsyncIterator[StreamEvent]:
+        """Retrieve and open the model's stream (refusals raise here, before any byte), then the events."""
+        exchange = await self._prepare(principal, request_id, question)
+        stream = None
+        if not exchange.low_confidence:
+            request, call = self._open_call(exchange, stream=True)
+            stream = await self.chat.stream(request, call)
+        hold = self.options.hold_until_cited if hold_until_cited is None else hold_until_cited
+        return self._events(exchange, stream, hold)
+
+    async def hand_over(
+        self,
+        principal: Principal,
+        request_id: str,
+        conversation_id: str | None,
+        language: Language,
+        question: str,
+    ) -> Ticket:
+        """A ticket in the staff queue for this conversation (started if it does not exist yet)."""
+        owner = Owner.of(principal)
+        conversation = await asyncio.to_thread(self.conversations.open, owner, conversation_id, language)
+        ticket = await asyncio.to_thread(self.handovers.create, owner, conversation, language, question)
+        await self._emit(principal, request_id, "assistant.handover", {"language": language})
+        return ticket
+
+    async def queue(self, principal: Principal, request_id: str, status: Status | None) -> list[Ticket]:
+        """The staff queue: a tenant's staff see their tenant's tickets, platform staff every ticket."""
+        tickets = await asyncio.to_thread(self.handovers.staff_queue, principal.tenant_id, status)
+        await self._emit(principal, request_id, "assistant.handover.list", {"tickets": len(tickets)})
+        return tickets
+
+    async def _prepare(self, principal: Principal, request_id: str, question: Question) -> Exchange:
+        owner = Owner.of(principal)
+        conversation, history = await asyncio.to_thread(self._load, owner, question)
+        exchange = Exchange(principal, request_id, question, owner, conversation, history)
+        hits = await asyncio.to_thread(self.retriever.search, self._scope(principal), self._search(exchange))
+        exchange.sources = self.confidence.sources(hits, self.options.max_sources)
+        exchange.low_confidence = self.confidence.is_low(exchange.sources)
+        if not conversation.answered:
+            assert principal.use_case is not None  # Owner.of checked it
+            exchange.notice = notice_for(principal.use_case.transparency_notice, question.language)
+        return exchange
+
+    def _load(self, owner: Owner, question: Question) -> tuple[ConversationRef, list[Turn]]:
+        conversation = self.conversations.open(owner, question.conversation_id, question.language)
+        return conversation, self.conversations.history(conversation, self.options.history_turns)
+
+    def _scope(self, principal: Principal) -> Scope:
+        use_case = principal.use_case
+        assert use_case is not None
+        return Scope(
+            tenant=use_case.tenant, use_case=use_case.name, classification=use_case.classification_ceiling
+        )
+
+    def _search(self, exchange: Exchange) -> SearchRequest:
+        question = exchange.question
+        collections = (question.collection,) if question.collection else self.options.collections
+        query = retrieval_query(question.message, exchange.history, self.options.followup_words)
+        return SearchRequest(query=query, collections=collections, k=self.options.k)
+
+    def _open_call(self, exchange: Exchange, stream: bool) -> tuple[ChatCompletionRequest, Call]:
+        """The chat request and the gateway call for it (the conversation's vault for personal data)."""
+        options = self.options
+        model = self.chat.router.resolve(options.model, "chat")
+        messages = build_messages(
+            exchange.question.message,
+            exchange.sources,
+            exchange.question.language,
+            exchange.history,
+            options.source_chars,
+        )
+        body = {
+            "model": options.model,
+            "messages": messages,
+            "max_tokens": min(options.max_tokens, model.max_output_tokens),
+            "temperature": options.temperature,
+            "stream": stream,
+        }
+        request = ChatCompletionRequest.model_validate(body)
+        call = self.chat.open(request, exchange.principal, exchange.request_id, None)
+        call.notes["conversation_id"] = exchange.conversation.conversation_id
+        return request, call
+
+    def _finish(self, exchange: Exchange, text: str, refused: bool, target: Target | None) -> Reply:
+        """The reply: the checked answer if it cites a source, else the plain refusal and a person offered."""
+        citations = tuple(cite(text, exchange.sources))
+        grounded = bool(citations) and not refused and text.strip() != ""
+        reason = None
+        if not grounded:
+            reason = "low_confidence" if target is None else ("no_answer" if refused else "no_valid_citation")
+        language = exchange.question.language
+        return Reply(
+            conversation_id=exchange.conversation.conversation_id,
+            answer=text.strip() if grounded else self.refusals.not_answered(language),
+            language=language,
+            citations=citations if grounded else (),
+            notice=exchange.notice,
+            grounded=grounded,
+            handover_offered=not grounded,
+            provenance=Provenance.of(target, self.options.model),
+            reason=reason,
+        )
+
+    async def _events(
+        self, exchange: Exchange, stream: ChatStream | None, hold: bool
+    ) -> AsyncIterator[StreamEvent]:
+        yield "meta", self._meta(exchange)
+        if stream is None:
+            reply = self._finish(exchange, "", refused=True, target=None)
+            yield "delta", {"text": reply.answer}
+        else:
+            answer = AnswerFilter(len(exchange.sources), hold)
+            try:
+                async for chunk in stream.chunks:
+                    if text := answer.feed(_delta_text(chunk)):
+                        yield "delta", {"text": text}
+            finally:
+                await _aclose(stream.chunks)
+            if tail := answer.flush():
+                yield "delta", {"text": tail}
+            reply = self._finish(exchange, answer.text, answer.refused, stream.target)
+            if not reply.grounded and not answer.shown:
+                yield "delta", {"text": reply.answer}
+        await self._record(exchange, reply)
+        yield "done", reply.as_dict()
+
+    def _meta(self, exchange: Exchange) -> dict[str, Any]:
+        sources = [] if exchange.low_confidence else exchange.sources
+        return {
+            "conversation_id": exchange.conversation.conversation_id,
+            "notice": exchange.notice,
+            "sources": [
+                {"n": n, "title": hit.title, "url": hit.url} for n, hit in enumerate(sources, start=1)
+            ],
+        }
+
+    async def _record(self, exchange: Exchange, reply: Reply) -> None:
+        """The answer's event (fail closed), then the exchange in the conversation."""
+        details = {
+            "grounded": reply.grounded,
+            "reason": reply.reason,
+            "language": reply.language,
+            "sources": 0 if exchange.low_confidence else len(exchange.sources),
+            "citations": len(reply.citations),
+            "first_answer": reply.notice is not None,
+        }
+        provenance = reply.provenance
+        await self._emit(exchange.principal, exchange.request_id, "assistant.chat", details, provenance)
+        citations = [c.as_dict() for c in reply.citations]
+        answer = Answer(reply.answer, citations, reply.grounded)
+        question = exchange.question
+        await asyncio.to_thread(
+            self.conversations.add_exchange,
+            exchange.conversation,
+            question.message,
+            question.language,
+            answer,
+        )
+
+    async def _emit(
+        self,
+        principal: Principal,
+        request_id: str,
+        action: str,
+        details: dict[str, Any],
+        provenance: Provenance | None = None,
+    ) -> None:
+        use_case = principal.use_case
+        event = Event(
+            action=action,
+            outcome="success",
+            request_id=request_id,
+            actor=principal.key_prefix,
+            tenant=use_case.tenant if use_case else None,
+            use_case=use_case.name if use_case else None,
+            purpose=use_case.purpose if use_case else None,
+            model=provenance.alias if provenance else None,
+            status=200,
+            details=details,
+            served_model=provenance.model if provenance else None,
+            weights_sha256=provenance.weights_sha256 if provenance else None,
+        )
+        await emit_or_refuse(self.events, event)
+
+
+def _message_text(body: dict[str, Any]) -> str:
+    content = body["choices"][0]["message"].get("content")
+    return content if isinstance(content, str) else ""
+
+
+def _delta_text(chunk: dict[str, Any]) -> str:
+    choices = chunk.get("choices") or ()
+    content = choices[0].get("delta", {}).get("content") if choices else None
+    return content if isinstance(content, str) else ""
+
+
+async def _aclose(iterator: AsyncIterator[Any]) -> None:
+    close = getattr(iterator, "aclose", None)
+    if close is not None:
+        await close()

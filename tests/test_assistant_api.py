@@ -1,0 +1,225 @@
+"""POST /v1/assistant/chat through the real application: grounded answers with checked citations,
+refusals with a person offered, the AI notice, conversations, and the gateway's governance on the model call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from souverain.assistant.prompt import NO_ANSWER, SYSTEM_PROMPT
+from souverain.assistant.refusal import Refusals
+from tests.fakes.assistant_gateway import AssistantGateway, assistant_gateway
+from tests.fakes.retriever import FakeCollection, FakeRetriever, passage
+from tests.fakes.upstream import FakeUpstream
+
+pytestmark = pytest.mark.anyio
+
+QUESTION = "Mon fils a perdu sa carte d'identité à l'étranger, que faire ?"
+PAGES = [
+    passage(
+        "fiches",
+        "F1234",
+        "Carte d'identité perdue à l'étranger",
+        "En cas de perte de la carte d'identité à l'étranger, faites une déclaration de perte au consulat.",
+    ),
+    passage(
+        "fiches", "F5678", "Passeport", "Le passeport d'un enfant perdu à l'étranger se demande au consulat."
+    ),
+    passage("fiches", "F9999", "Permis de conduire", "Le permis de conduire se renouvelle en ligne."),
+]
+
+
+@pytest.fixture
+def upstream() -> Iterator[FakeUpstream]:
+    with FakeUpstream(reply="Déclarez la perte au consulat [1].") as server:
+        yield server
+
+
+@pytest.fixture
+def retriever() -> FakeRetriever:
+    return FakeRetriever(
+        [
+            FakeCollection("ministry", "fiches", hits=PAGES),
+            FakeCollection(
+                "other-ministry", "secret-notes", hits=[passage("secret-notes", "X1", "Perte", "perte")]
+            ),
+        ]
+    )
+
+
+@pytest.fixture
+async def gw(
+    tmp_path: Path, upstream: FakeUpstream, retriever: FakeRetriever
+) -> AsyncIterator[AssistantGateway]:
+    async with assistant_gateway(tmp_path, upstream, retriever) as gateway:
+        yield gateway
+
+
+async def test_a_grounded_answer_cites_retrieved_pages(
+    gw: AssistantGateway, retriever: FakeRetriever
+) -> None:
+    key = gw.provision()
+    gw.upstream.reply = "Faites une déclaration de perte au consulat [1]. Un passeport se demande aussi [2]."
+    r = await gw.chat(key.key, message=QUESTION, language="fr")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["answer"] == gw.upstream.reply
+    assert body["grounded"] is True
+    assert body["handover_offered"] is False
+    assert body["language"] == "fr"
+    assert body["citations"] == [
+        {"n": 1, "document_id": "F1234", "chunk_id": "F1234#0", "title": PAGES[0].title, "url": PAGES[0].url},
+        {"n": 2, "document_id": "F5678", "chunk_id": "F5678#0", "title": PAGES[1].title, "url": PAGES[1].url},
+    ]
+    assert body["provenance"]["model"] == "chat-fake"  # the upstream's name for the served model
+    assert body["provenance"]["created"] > 0
+    assert body["conversation_id"]
+    [(scope, request)] = retriever.searches
+    assert (scope.tenant, scope.use_case, scope.classification) == ("ministry", "assistant", "internal")
+    assert request.query == QUESTION
+    prompt = gw.last_prompt()
+    assert prompt[0] == {"role": "system", "content": SYSTEM_PROMPT}
+    assert "<<<SOURCE 1>>>\nCarte d'identité perdue à l'étranger" in prompt[-1]["content"]
+
+
+async def test_invalid_citations_are_removed(gw: AssistantGateway) -> None:
+    key = gw.provision()
+    gw.upstream.reply = "Déclarez la perte au consulat [1] [7]. Voir aussi la mairie [12]."
+    body = (await gw.chat(key.key, message=QUESTION)).json()
+    assert body["answer"] == "Déclarez la perte au consulat [1]. Voir aussi la mairie."
+    assert [c["n"] for c in body["citations"]] == [1]
+    assert body["grounded"] is True
+
+
+@pytest.mark.parametrize("reply", ["Allez à la mairie [9].", "Allez à la mairie.", NO_ANSWER])
+async def test_an_answer_without_a_valid_citation_is_refused_and_a_person_offered(
+    gw: AssistantGateway, reply: str
+) -> None:
+    key = gw.provision()
+    gw.upstream.reply = reply
+    body = (await gw.chat(key.key, message=QUESTION, language="fr")).json()
+    assert body["grounded"] is False
+    assert body["handover_offered"] is True
+    assert body["citations"] == []
+    assert body["answer"] == Refusals().not_answered("fr")
+    assert "mairie" not in body["answer"]
+    [event] = [e for e in gw.sink.events if e.action == "assistant.chat"]
+    assert event.details["grounded"] is False
+    assert event.details["reason"] == ("no_answer" if reply == NO_ANSWER else "no_valid_citation")
+
+
+async def test_low_retrieval_confidence_refuses_without_calling_the_model(gw: AssistantGateway) -> None:
+    key = gw.provision()
+    body = (await gw.chat(key.key, message="Quel temps fera-t-il demain ?", language="de")).json()
+    assert body["grounded"] is False
+    assert body["handover_offered"] is True
+    assert body["answer"] == Refusals().not_answered("de")
+    assert body["provenance"]["model"] is None  # a fixed text, not generated
+    assert gw.upstream.count() == 0
+    assert gw.actions() == ["assistant.chat"]
+    assert gw.sink.events[0].details["reason"] == "low_confidence"
+
+
+async def test_the_notice_comes_with_the_first_answer_only(gw: AssistantGateway) -> None:
+    key = gw.provision()
+    first = (await gw.chat(key.key, message=QUESTION, language="de")).json()
+    assert first["notice"] == "Sie sprechen mit einer KI."
+    conversation = first["conversation_id"]
+    second = (
+        await gw.chat(key.key, message="Und der Pass?", language="de", conversation_id=conversation)
+    ).json()
+    assert second["conversation_id"] == conversation
+    assert second["notice"] is None
+    other = (await gw.chat(key.key, message=QUESTION, language="lb", conversation_id="conv-new-1")).json()
+    assert other["notice"] == "Dir schwätzt mat enger KI."
+
+
+async def test_a_follow_up_sees_the_previous_exchange(gw: AssistantGateway, retriever: FakeRetriever) -> None:
+    key = gw.provision()
+    first = (await gw.chat(key.key, message=QUESTION, conversation_id="c-follow")).json()
+    gw.upstream.reply = "Un passeport se demande au consulat [1]."
+    await gw.chat(key.key, message="Et le passeport ?", conversation_id="c-follow")
+    prompt = gw.last_prompt()
+    assert [m["role"] for m in prompt] == ["system", "user", "assistant", "user"]
+    assert prompt[1]["content"] == QUESTION
+    assert prompt[2]["content"] == first["answer"]
+    assert retriever.searches[-1][1].query == f"{QUESTION} Et le passeport ?"  # a short follow-up
+
+
+async def test_the_answer_language_is_asked_of_the_model(gw: AssistantGateway) -> None:
+    key = gw.provision()
+    for language, name in [("de", "german"), ("en", "english"), ("lb", "luxembourgish"), ("fr", "french")]:
+        await gw.chat(key.key, message=QUESTION, language=language)
+        assert f"Question (answer in {name}): {QUESTION}" in gw.last_prompt()[-1]["content"]
+    r = await gw.chat(key.key, message=QUESTION, language="es")
+    assert r.status_code == 400
+    assert r.json()["error"]["param"] == "language"
+
+
+async def test_requests_are_validated(gw: AssistantGateway) -> None:
+    key = gw.provision()
+    cases: list[tuple[dict[str, object], str]] = [
+        ({"message": "   "}, "message"),
+        ({"message": "x", "conversation_id": "a b"}, "conversation_id"),
+        ({"message": "x", "surprise": 1}, "surprise"),
+    ]
+    for body, param in cases:
+        r = await gw.chat(key.key, **body)
+        assert r.status_code == 400, body
+        assert r.json()["error"]["param"] == param
+    r = await gw.client.post("/v1/assistant/chat", json={"message": QUESTION})
+    assert r.status_code == 401
+
+
+async def test_a_conversation_cannot_be_joined_from_another_use_case(gw: AssistantGateway) -> None:
+    one, two = gw.provision(), gw.provision(use_case="other-assistant")
+    assert (await gw.chat(one.key, message=QUESTION, conversation_id="shared-id")).status_code == 200
+    r = await gw.chat(two.key, message=QUESTION, conversation_id="shared-id")
+    assert r.status_code == 409
+    assert r.json()["error"]["code"] == "conversation_id_taken"
+
+
+async def test_retrieval_stays_within_the_tenant(gw: AssistantGateway) -> None:
+    key = gw.provision()
+    r = await gw.chat(key.key, message=QUESTION, collection="secret-notes")
+    assert r.status_code == 404
+    assert gw.upstream.count() == 0
+
+
+async def test_the_model_call_goes_through_privacy_usage_and_audit(gw: AssistantGateway) -> None:
+    key = gw.provision()
+    email = "jean.dupont@example.lu"
+    r = await gw.chat(key.key, message=f"{QUESTION} Écrivez-moi à {email}", conversation_id="c-privacy")
+    assert r.status_code == 200
+    sent = str(gw.last_prompt())
+    assert email not in sent  # pseudonymised before the model saw it
+    assert "<EMAIL" in sent
+    assert gw.actions() == ["chat.completion", "assistant.chat"]
+    model_call = gw.sink.events[0]
+    assert (model_call.tenant, model_call.use_case, model_call.model) == (
+        "ministry",
+        "assistant",
+        "chat-fake",
+    )
+    assert "EMAIL" in model_call.entity_types
+    assert all(email not in repr(e) for e in gw.sink.events)
+    [usage] = await gw.usage()
+    assert (usage.endpoint, usage.model, usage.status) == ("chat.completion", "chat-fake", 200)
+
+
+async def test_the_use_case_must_allow_the_assistant_model(gw: AssistantGateway) -> None:
+    key = gw.provision(allowed_models=[])
+    r = await gw.chat(key.key, message=QUESTION)
+    assert r.status_code == 403
+    assert r.json()["error"]["code"] == "model_not_allowed"
+
+
+async def test_no_answer_without_its_event(gw: AssistantGateway) -> None:
+    key = gw.provision()
+    gw.sink.refuse.add("assistant.chat")
+    r = await gw.chat(key.key, message=QUESTION)
+    assert r.status_code == 503
+    assert r.json()["error"]["code"] == "event_store_unavailable"

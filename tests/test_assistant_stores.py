@@ -1,0 +1,118 @@
+"""Conversations kept for the use case's retention, exported and erased on request, purged when expired;
+on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from souverain.assistant.conversations import Answer, ConversationStore, Owner
+from souverain.assistant.handover import HandoverStore
+from souverain.assistant.models import Conversation, HandoverTicket, Message
+from souverain.errors import Conflict
+from souverain.storage.database import Database
+from tests.databases import database_url
+
+KINDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+OWNER = Owner(tenant="ministry", use_case="assistant", retention_days=30)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2030, 1, 1, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture(params=KINDS)
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    with database_url(request.param, tmp_path) as url:
+        db = Database(url)
+        db.migrate()
+        yield db
+        db.close()
+
+
+def _count(db: Database, table: type[Conversation] | type[Message] | type[HandoverTicket]) -> int:
+    with db.sessions() as session:
+        return int(session.scalar(select(func.count()).select_from(table)) or 0)
+
+
+def test_a_conversation_lives_for_the_use_case_retention(database: Database) -> None:
+    clock = Clock()
+    store = ConversationStore(database.sessions, clock)
+    conversation = store.open(OWNER, None, "fr")
+    assert conversation.expires_at == clock.now + timedelta(days=30)
+    assert not conversation.answered
+    store.add_exchange(conversation, "Question ?", "fr", Answer("Réponse [1].", [{"n": 1}], True))
+    again = store.open(OWNER, conversation.conversation_id, "fr")
+    assert (again.pk, again.answered) == (conversation.pk, True)
+    assert [(t.question, t.answer) for t in store.history(again, 1)] == [("Question ?", "Réponse [1].")]
+    clock.now += timedelta(days=29)
+    assert store.purge_expired() == 0
+    clock.now += timedelta(days=2)
+    assert store.purge_expired() == 1
+    assert _count(database, Conversation) == _count(database, Message) == 0
+    reopened = store.open(OWNER, conversation.conversation_id, "fr")  # the id starts a new conversation
+    assert not reopened.answered
+
+
+def test_an_expired_conversation_is_not_continued(database: Database) -> None:
+    clock = Clock()
+    store = ConversationStore(database.sessions, clock)
+    conversation = store.open(OWNER, "c-1", "de")
+    store.add_exchange(conversation, "Frage", "de", Answer("Antwort [1]", [], True))
+    clock.now += timedelta(days=31)
+    fresh = store.open(OWNER, "c-1", "de")
+    assert not fresh.answered
+    assert fresh.expires_at == clock.now + timedelta(days=30)
+    assert _count(database, Message) == 0
+
+
+def test_export_and_erase_cover_messages_and_tickets(database: Database) -> None:
+    store = ConversationStore(database.sessions)
+    handovers = HandoverStore(database.sessions)
+    conversation = store.open(OWNER, "c-gdpr", "fr")
+    keep = store.open(OWNER, "c-other", "fr")
+    store.add_exchange(
+        conversation, "Ma question", "fr", Answer("Réponse [1]", [{"n": 1, "title": "T"}], True)
+    )
+    handovers.create(OWNER, conversation, "fr", "Ma question")
+    exported = store.export_conversation("ministry", "c-gdpr")
+    assert exported is not None
+    assert [m["content"] for m in exported["messages"]] == ["Ma question", "Réponse [1]"]
+    assert exported["messages"][1]["citations"] == [{"n": 1, "title": "T"}]
+    assert [t["question"] for t in exported["handovers"]] == ["Ma question"]
+    assert store.export_conversation("other-tenant", "c-gdpr") is None
+    assert store.erase_conversation("other-tenant", "c-gdpr") == 0
+    assert store.erase_conversation("ministry", "c-gdpr") == 4  # two messages, one ticket, the conversation
+    assert store.export_conversation("ministry", "c-gdpr") is None
+    assert store.erase_conversation("ministry", "c-gdpr") == 0
+    assert _count(database, HandoverTicket) == 0
+    assert store.export_conversation("ministry", keep.conversation_id) is not None
+
+
+def test_one_conversation_id_belongs_to_one_use_case(database: Database) -> None:
+    store = ConversationStore(database.sessions)
+    store.open(OWNER, "c-shared", "fr")
+    with pytest.raises(Conflict):
+        store.open(Owner("ministry", "another-use-case", 30), "c-shared", "fr")
+    other_tenant = store.open(Owner("other", "assistant", 30), "c-shared", "fr")  # ids are per tenant
+    assert other_tenant.conversation_id == "c-shared"
+
+
+def test_the_staff_queue_filters_by_tenant_and_status(database: Database) -> None:
+    store = ConversationStore(database.sessions)
+    handovers = HandoverStore(database.sessions)
+    first = handovers.create(OWNER, store.open(OWNER, "a", "fr"), "fr", "Q1")
+    other = Owner("other", "assistant", 30)
+    handovers.create(other, store.open(other, "b", "de"), "de", "Q2")
+    assert [t.question for t in handovers.queue(None, None)] == ["Q2", "Q1"]  # newest first
+    assert [t.ticket_id for t in handovers.queue("ministry", "open")] == [first.ticket_id]
+    assert handovers.queue("ministry", "closed") == []
+    assert handovers.staff_queue(987654, None) == []  # a tenant id that does not exist sees nothing
