@@ -121,9 +121,12 @@ def test_answer_text_is_never_markup_and_only_web_links_are_clickable(
     expect(page.locator("#injected")).to_have_count(0)
     assistant = page.locator(".message.assistant")
     expect(assistant).to_contain_text(hostile)
+    expect(assistant.locator("ol.sources li")).to_have_count(4)
     expect(assistant.locator("ol.sources a")).to_have_count(2)
+    expect(assistant.locator("ol.sources li").nth(3)).to_have_text("Sans adresse")
     expect(page.locator('a[href^="javascript"]')).to_have_count(0)
-    expect(assistant.locator(".answer")).to_contain_text("[3]")  # left as plain text
+    expect(assistant.locator(".answer a.cite")).to_have_count(2)
+    expect(assistant.locator(".answer")).to_contain_text("[3] [4]")  # left as plain text
     assert problems.messages == []
 
 

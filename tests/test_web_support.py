@@ -74,7 +74,7 @@ class HandoverBody(BaseModel):
 class FakeAssistant:
     """Contract fake of the assistant endpoints; what the page sent is kept for assertions."""
 
-    hostile: bool = False  # answers echo the question and cite a javascript: URL
+    hostile: bool = False  # answers echo the question, cite a javascript: URL and a source without one
     offer_handover: bool = False  # replies say the sources do not settle the question
     chats: list[tuple[dict[str, str], ChatBody]] = field(default_factory=list)
     handovers: list[HandoverBody] = field(default_factory=list)
@@ -82,13 +82,16 @@ class FakeAssistant:
 
     def answer(self, body: ChatBody) -> str:
         text = ANSWERS.get(body.language, ANSWERS["fr"])
-        return f"« {body.message} » {text} [3]" if self.hostile else text
+        return f"« {body.message} » {text} [3] [4]" if self.hostile else text
 
     def citations(self) -> list[dict[str, Any]]:
         cited = [{**c, "url": SOURCE_URL + str(c["document_id"])} for c in CITATIONS]
         if self.hostile:
             cited.append(
-                {"n": 3, "document_id": "X", "chunk_id": "X:0", "title": "x", "url": "javascript:alert(1)"}
+                {"n": 3, "document_id": "X", "chunk_id": "X:0", "title": "Script", "url": "javascript:x()"}
+            )
+            cited.append(
+                {"n": 4, "document_id": "Y", "chunk_id": "Y:0", "title": "Sans adresse", "url": None}
             )
         return cited
 

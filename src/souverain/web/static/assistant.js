@@ -26,6 +26,7 @@
 
   // Only web links may become hrefs: a document's url must never run script (javascript:, data:).
   function webUrl(url) {
+    if (typeof url !== "string" || !url) return null;
     try {
       const parsed = new URL(url, window.location.href);
       return parsed.protocol === "https:" || parsed.protocol === "http:" ? parsed.href : null;
@@ -92,7 +93,7 @@
     const byNumber = new Map();
     for (const citation of citations) {
       const url = webUrl(citation.url);
-      if (url) byNumber.set(String(citation.n), { url: url, title: citation.title || url });
+      byNumber.set(String(citation.n), { url: url, title: citation.title || url || String(citation.n) });
     }
     container.replaceChildren();
     for (const paragraph of answer.split(/\n\s*\n/)) {
@@ -100,7 +101,7 @@
       const p = element("p");
       for (const [index, part] of paragraph.split(/\[(\d+)\]/).entries()) {
         const cited = index % 2 === 1 ? byNumber.get(part) : null;
-        if (cited) {
+        if (cited && cited.url) {
           const link = sourceLink(cited.url, "[" + part + "]", strings.source + " " + part + ": " + cited.title);
           link.className = "cite";
           p.append(link);
@@ -120,7 +121,7 @@
     for (const [n, cited] of byNumber) {
       const item = element("li");
       item.value = Number(n);
-      item.append(sourceLink(cited.url, cited.title, ""));
+      item.append(cited.url ? sourceLink(cited.url, cited.title, "") : cited.title);
       list.append(item);
     }
     container.append(list);
