@@ -31,9 +31,11 @@ from tests.test_web_support import (
     WATCH_ANSWER,
     ThreadServer,
     ask_with_keyboard,
+    assert_rendered_while_streaming,
     browser,
     context,
     open_page,
+    open_source_with_keyboard,
     tab_to,
 )
 
@@ -96,9 +98,7 @@ def test_question_streams_a_cited_answer_from_the_real_assistant(
     question = "Mon fils a perdu sa carte d'identité à l'étranger, que faire ?"
     ask_with_keyboard(page, question)
     expect(page.locator("#status")).to_have_text(i18n.STRINGS["fr"]["answered"])
-    snapshots: list[str] = page.evaluate("window.answerSnapshots")
-    partial = {s for s in snapshots if s and len(s) < len(REPLY) and REPLY.startswith(s)}
-    assert len(partial) >= 2, f"the answer was not rendered while streaming: {snapshots}"
+    assert_rendered_while_streaming(page, REPLY)
     assistant = page.locator(".message.assistant")
     expect(assistant).to_contain_text("Déclarez la perte de la carte au consulat")
     expect(page.locator("#ai-notice-text")).not_to_be_empty()
@@ -107,11 +107,7 @@ def test_question_streams_a_cited_answer_from_the_real_assistant(
     expect(sources).to_have_count(2)
     expect(sources.first).to_have_attribute("href", SOURCE_URL + "F1234")
     expect(sources.first).to_contain_text(PAGES[0].title)
-    tab_to(page, f'ol.sources a[href="{SOURCE_URL}F1234"]')
-    with context.expect_page() as opened:
-        page.keyboard.press("Enter")
-    source = opened.value
-    source.wait_for_load_state()
+    source = open_source_with_keyboard(context, page, SOURCE_URL + "F1234")
     assert source.url == SOURCE_URL + "F1234"
     source.close()
 

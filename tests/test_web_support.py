@@ -246,3 +246,27 @@ def ask_with_keyboard(page: Page, question: str) -> None:
     tab_to(page, "#question")
     page.keyboard.type(question)
     page.keyboard.press("Enter")
+
+
+def switch_language_with_keyboard(page: Page, language: str) -> None:
+    """Reach the language link with Tab and follow it with Enter."""
+    tab_to(page, f'nav a[hreflang="{language}"]')
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+
+
+def assert_rendered_while_streaming(page: Page, answer: str) -> None:
+    """At least two partial answers were on screen before the whole one (needs ``WATCH_ANSWER``)."""
+    snapshots: list[str] = page.evaluate("window.answerSnapshots")
+    partial = {s for s in snapshots if s and len(s) < len(answer) and answer.startswith(s)}
+    assert len(partial) >= 2, f"the answer was not rendered while streaming: {snapshots}"
+
+
+def open_source_with_keyboard(context: BrowserContext, page: Page, url: str) -> Page:
+    """Reach the source link to ``url`` with Tab, open it with Enter; the new page, loaded."""
+    tab_to(page, f'ol.sources a[href="{url}"]')
+    with context.expect_page() as opened:
+        page.keyboard.press("Enter")
+    source = opened.value
+    source.wait_for_load_state()
+    return source
