@@ -145,7 +145,7 @@ async def test_a_follow_up_sees_the_previous_exchange(gw: AssistantGateway, retr
     prompt = gw.last_prompt()
     assert [m["role"] for m in prompt] == ["system", "user", "assistant", "user"]
     assert prompt[1]["content"] == QUESTION
-    assert prompt[2]["content"] == first["answer"]
+    assert prompt[2]["content"] == first["answer"].replace(" [1]", "")  # earlier sources are gone
     assert retriever.searches[-1][1].query == f"{QUESTION} Et le passeport ?"  # a short follow-up
 
 

@@ -73,6 +73,11 @@ def rewrite(text: str, count: int) -> tuple[str, int]:
     return GROUP.sub(keep, text), dropped
 
 
+def strip_citations(text: str) -> str:
+    """``text`` without any citation (an earlier answer's numbers point to earlier sources)."""
+    return GROUP.sub("", text)
+
+
 def check(text: str, sources: Sequence[SearchHit]) -> CheckedAnswer:
     """Validate the citations of ``text`` against the sources it was given (numbered from 1)."""
     cleaned, dropped = rewrite(text, len(sources))

@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from souverain.assistant.citations import strip_citations
 from souverain.assistant.excerpt import excerpt
 from souverain.assistant.language import PROMPT_NAMES, Language
 from souverain.knowledge.types import SearchHit
@@ -81,6 +82,6 @@ def build_messages(
     messages = [{"role": "system", "content": SYSTEM_PROMPT}]
     for turn in history:
         messages.append({"role": "user", "content": neutralise(turn.question)})
-        messages.append({"role": "assistant", "content": neutralise(turn.answer)})
+        messages.append({"role": "assistant", "content": neutralise(strip_citations(turn.answer))})
     messages.append({"role": "user", "content": user_turn(question, sources, language, source_chars)})
     return messages

@@ -33,6 +33,7 @@ from souverain.protocol.chat import ChatCompletionRequest
 from souverain.routing.router import Target
 
 StreamEvent = tuple[str, dict[str, Any]]  # (meta | delta | done, data)
+MAX_QUERY_CHARS = 2000  # the knowledge base's limit on a query
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,9 @@ class Exchange:
 def retrieval_query(message: str, history: Sequence[Turn], followup_words: int) -> str:
     """The search query: the question, with the previous one when it is a short follow-up."""
     if history and len(message.split()) < followup_words:
-        return f"{history[-1].question} {message}"
+        combined = f"{history[-1].question} {message}"
+        if len(combined) <= MAX_QUERY_CHARS:
+            return combined
     return message
 
 
