@@ -10,7 +10,15 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from souverain.api import admin_routes, audit_routes, errors, health, openai_routes, privacy_routes
+from souverain.api import (
+    admin_routes,
+    audit_routes,
+    errors,
+    gdpr_routes,
+    health,
+    openai_routes,
+    privacy_routes,
+)
 from souverain.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from souverain.audit.runtime import AuditRuntime
 from souverain.backends import registry
@@ -18,6 +26,8 @@ from souverain.backends.base import Backend
 from souverain.events import EventSink
 from souverain.gateway.chat import ChatService
 from souverain.gateway.embeddings import EmbeddingsService
+from souverain.gdpr.rights import SubjectRights
+from souverain.gdpr.sources import standard_sources
 from souverain.governance.auth import KeyAuthenticator
 from souverain.governance.principal import Principal, development_principal
 from souverain.governance.quota_factory import build_limiter
@@ -29,8 +39,7 @@ from souverain.pipeline.quota import QuotaStage
 from souverain.pipeline.stage import Pipeline, Stage
 from souverain.pipeline.usage import UsageStage, UsageWriter
 from souverain.privacy.detector import Detector
-from souverain.privacy.vault import VaultCipher, load_secret
-from souverain.privacy.vault_store import VaultStore
+from souverain.privacy.stores import PrivacyStores, open_privacy_stores
 from souverain.routing.health import HealthBoard, check_health, health_loop
 from souverain.routing.router import Router
 from souverain.settings import Settings
@@ -81,10 +90,14 @@ async def open_events(
     return audit.sink, audit
 
 
-def build_vault(settings: Settings, database: Database) -> VaultStore:
-    """The vault store, its key read or generated under the data directory (blocking I/O)."""
-    cipher = VaultCipher(load_secret(settings.privacy, settings.data_dir))
-    return VaultStore(database.sessions, cipher, settings.privacy.vault_ttl_seconds)
+def build_rights(
+    audit: AuditRuntime | None, stores: PrivacyStores, detector: Detector, database: Database
+) -> SubjectRights | None:
+    """Subject access and erasure over every store; they need the audit trail to record themselves."""
+    if audit is None:
+        return None
+    sources = standard_sources(stores, database.sessions)
+    return SubjectRights(audit.store, stores.subjects, stores.links, detector, sources)
 
 
 def create_app(
@@ -111,8 +124,8 @@ def create_app(
         try:
             # the name model takes a fraction of a second to load: once, off the event loop
             pii = detector if detector is not None else await asyncio.to_thread(Detector)
-            vault = await asyncio.to_thread(build_vault, settings, database)
-            privacy = PrivacyStage(pii, vault, settings.privacy, active)
+            stores = await asyncio.to_thread(open_privacy_stores, settings, database)
+            privacy = PrivacyStage(pii, stores.vault, settings.privacy, active, stores.subjects, stores.links)
             pipeline = build_pipeline(usage, quotas, sink, privacy, audit)
             await asyncio.gather(*(b.start() for b in active.values()))
             await check_health(active, board)
@@ -130,7 +143,9 @@ def create_app(
                 usage=usage,
                 audit=audit,
                 detector=pii,
-                vault=vault,
+                vault=stores.vault,
+                privacy=stores,
+                rights=build_rights(audit, stores, pii, database),
                 anonymous=_anonymous(settings),
             )
             checker = asyncio.create_task(health_loop(active, board, settings.routing.health_interval))
@@ -157,6 +172,7 @@ def create_app(
     app.include_router(admin_routes.router)
     app.include_router(audit_routes.router)
     app.include_router(privacy_routes.router)
+    app.include_router(gdpr_routes.router)
     app.add_middleware(BodyLimitMiddleware, limit=settings.server.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
     return app

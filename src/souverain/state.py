@@ -10,11 +10,13 @@ from souverain.backends.base import Backend
 from souverain.events import EventSink
 from souverain.gateway.chat import ChatService
 from souverain.gateway.embeddings import EmbeddingsService
+from souverain.gdpr.rights import SubjectRights
 from souverain.governance.auth import KeyAuthenticator
 from souverain.governance.principal import Principal
 from souverain.governance.quotas import Limiter
 from souverain.pipeline.usage import UsageWriter
 from souverain.privacy.detector import Detector
+from souverain.privacy.stores import PrivacyStores
 from souverain.privacy.vault_store import VaultStore
 from souverain.routing.router import Router
 from souverain.settings import Settings
@@ -36,5 +38,7 @@ class Services:
     audit: AuditRuntime | None  # None when tests pass their own event sink
     detector: Detector  # personal-data detector, loaded once at start-up
     vault: VaultStore  # conversations' pseudonymisation vaults
+    privacy: PrivacyStores  # the vaults, subject identifiers and subject-to-conversation links
+    rights: SubjectRights | None  # subject access and erasure; None without the application's audit trail
     anonymous: Principal | None = None  # set only when authentication is switched off
     started_at: int = field(default_factory=lambda: int(time.time()))

@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, Engine, select
 from souverain.audit import canonical
 from souverain.audit.models import EVENTS
 
-_SHOWN = [c for c in EVENTS.c if c.name != "content"]
+SHOWN = [c for c in EVENTS.c if c.name != "content"]  # stored content is never read out
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ def as_dict(row: Any) -> dict[str, Any]:
 def page(engine: Engine, filters: AuditFilter, after: int = 0, limit: int = 100) -> list[dict[str, Any]]:
     """Up to ``limit`` matching events with a sequence number above ``after``, in order."""
     query = (
-        select(*_SHOWN).where(EVENTS.c.seq > after, *filters.conditions()).order_by(EVENTS.c.seq).limit(limit)
+        select(*SHOWN).where(EVENTS.c.seq > after, *filters.conditions()).order_by(EVENTS.c.seq).limit(limit)
     )
     with engine.connect() as connection:
         return [as_dict(row) for row in connection.execute(query)]

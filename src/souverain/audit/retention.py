@@ -128,7 +128,7 @@ def purge(store: AuditStore, settings: AuditSettings, actor: str, now: datetime 
         report.events, report.ranges = len(cleared), seq_ranges(cleared)
         event = _purge_event(actor, report)
         [report.seq] = append_records(connection, [store.record(event)])
-    _compact(store)
+    compact(store)
     return report
 
 
@@ -144,7 +144,7 @@ def _purge_event(actor: str, report: PurgeReport) -> Event:
     )
 
 
-def _compact(store: AuditStore) -> None:
+def compact(store: AuditStore) -> None:
     """Push the cleared pages out of SQLite's write-ahead log (PostgreSQL: vacuum the table)."""
     if store.database.dialect == "sqlite":
         with store.database.engine.connect() as connection:  # outside any transaction

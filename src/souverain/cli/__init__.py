@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from souverain.cli import admin, audit, chat, config, keys, models, pii, serve, tenants, usage, usecases
+from souverain.cli import admin, audit, chat, config, gdpr, keys, models, pii, serve, tenants, usage, usecases
 
 app = typer.Typer(
     name="souverain",
@@ -24,6 +24,7 @@ app.add_typer(usecases.app, name="usecases")
 app.command("usage")(usage.usage)
 app.add_typer(pii.app, name="pii")
 app.add_typer(audit.app, name="audit")
+app.add_typer(gdpr.app, name="gdpr")
 
 
 def main() -> None:

@@ -139,7 +139,7 @@ def purge(as_json: AsJson = False) -> None:
     """Remove personal fields and stored content past each use case's retention; record the purge."""
     settings = load_settings()
     with open_store(settings) as store:
-        report = retention.purge(store, settings.audit, actor=_operator())
+        report = retention.purge(store, settings.audit, actor=operator())
     if as_json:
         _print_json(report.__dict__)
     else:
@@ -148,7 +148,7 @@ def purge(as_json: AsJson = False) -> None:
         )
 
 
-def _operator() -> str:
+def operator() -> str:
     try:
         return f"cli:{getpass.getuser()}"
     except (KeyError, OSError):  # no login name in some containers

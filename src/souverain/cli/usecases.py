@@ -79,6 +79,15 @@ def create(
     notice: Annotated[list[str] | None, Opt(help="Transparency notice LANG=TEXT (fr, de, en, lb).")] = None,
     fria: Annotated[str | None, Opt(help="Reference of the fundamental-rights impact assessment.")] = None,
     dpia: Annotated[str | None, Opt(help="Reference of the data protection impact assessment.")] = None,
+    data_subject: Annotated[
+        list[str] | None, Opt(help="Category of people the data is about, for the register (repeat).")
+    ] = None,
+    personal_data: Annotated[
+        list[str] | None, Opt(help="Category of personal data processed, for the register (repeat).")
+    ] = None,
+    recipient: Annotated[
+        list[str] | None, Opt(help="Recipient of the data, for the register (repeat).")
+    ] = None,
     requests_per_minute: RequestsPerMinute = None,
     tokens_per_minute: TokensPerMinute = None,
     tokens_per_day: TokensPerDay = None,
@@ -97,6 +106,9 @@ def create(
         "transparency_notice": _notices(notice) if notice else None,
         "fria_reference": fria,
         "dpia_reference": dpia,
+        "data_subjects": data_subject,
+        "personal_data": personal_data,
+        "recipients": recipient,
     }
     values = _load(from_file) | {field: value for field, value in given.items() if value is not None}
     limits = quotas(requests_per_minute, tokens_per_minute, tokens_per_day)

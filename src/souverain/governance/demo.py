@@ -59,6 +59,9 @@ def demo_use_case(models: list[str]) -> UseCaseCreate:
         retention_days=30,
         transparency_notice=NOTICES,
         quotas=QUOTAS,
+        data_subjects=["DEMO — people trying the demonstration"],
+        personal_data=["DEMO — none expected: questions about public procedures"],
+        recipients=["DEMO — nobody: answers go back to the person asking"],
     )
 
 
@@ -84,6 +87,10 @@ async def _ensure_use_case(registry: Registry, actor: Actor, models: list[str]) 
         raise Conflict(f"A use case {REFERENCE!r} exists and is not the demo use case.", code="not_demo")
     if use_case.allowed_models != models:  # follow the configuration: the demo may call every model
         await registry.update_use_case(REFERENCE, UseCaseUpdate(allowed_models=models), actor)
+    if not use_case.data_subjects:  # registered before the register of processing existed
+        expected = demo_use_case(models)
+        fields = {name: getattr(expected, name) for name in ("data_subjects", "personal_data", "recipients")}
+        await registry.update_use_case(REFERENCE, UseCaseUpdate(**fields), actor)
     return False
 
 

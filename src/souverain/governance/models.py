@@ -47,6 +47,10 @@ class UseCase(Base):
     quotas: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     privacy_policy: Mapped[str] = mapped_column(String(16), default="pseudonymize")
     privacy_block_types: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # For the register of processing (GDPR Art. 30): who the data is about, what it is, who receives it.
+    data_subjects: Mapped[list[str]] = mapped_column(JSON, default=list)
+    personal_data: Mapped[list[str]] = mapped_column(JSON, default=list)
+    recipients: Mapped[list[str]] = mapped_column(JSON, default=list)
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -10,7 +10,15 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from souverain.governance import categories
 from souverain.governance.categories import Risk
@@ -97,6 +105,11 @@ PolicyField = Annotated[
         "receives pseudonymised text at least, whatever this says."
     ),
 ]
+RegisterList = Annotated[
+    list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]],
+    AfterValidator(_unique),
+    Field(max_length=50),
+]
 ModelAliases = Annotated[
     list[str],
     AfterValidator(_unique),
@@ -130,6 +143,18 @@ class UseCaseCreate(_Strict):
     quotas: Quotas = Field(default_factory=Quotas)
     privacy_policy: PolicyField = PrivacyPolicy.PSEUDONYMIZE
     privacy_block_types: BlockTypes = Field(default_factory=list)
+    data_subjects: RegisterList = Field(
+        default_factory=list,
+        description="Categories of people the data is about (GDPR Art. 30), e.g. citizens.",
+    )
+    personal_data: RegisterList = Field(
+        default_factory=list,
+        description="Categories of personal data processed (Art. 30), e.g. contact details.",
+    )
+    recipients: RegisterList = Field(
+        default_factory=list,
+        description="Recipients of the data (Art. 30), e.g. the ministry's helpdesk staff.",
+    )
 
 
 _NULLABLE = frozenset({"risk_class", "fria_reference", "dpia_reference"})
@@ -153,6 +178,9 @@ class UseCaseUpdate(_Strict):
     quotas: Quotas | None = None
     privacy_policy: PolicyField | None = None
     privacy_block_types: BlockTypes | None = None
+    data_subjects: RegisterList | None = None
+    personal_data: RegisterList | None = None
+    recipients: RegisterList | None = None
 
     @model_validator(mode="after")
     def _no_null_for_required(self) -> UseCaseUpdate:
@@ -237,6 +265,9 @@ class UseCaseOut(BaseModel):
     quotas: dict[str, int]
     privacy_policy: PrivacyPolicy
     privacy_block_types: list[str]
+    data_subjects: list[str]
+    personal_data: list[str]
+    recipients: list[str]
     is_demo: bool
     created_at: datetime
     updated_at: datetime
@@ -272,6 +303,9 @@ _USE_CASE_COLUMNS = (
     "quotas",
     "privacy_policy",
     "privacy_block_types",
+    "data_subjects",
+    "personal_data",
+    "recipients",
     "is_demo",
 )
 

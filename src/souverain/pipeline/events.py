@@ -8,6 +8,7 @@ import orjson
 
 from souverain.events import Event, EventSink, emit_or_refuse
 from souverain.pipeline.call import Call
+from souverain.privacy.subjects import event_subject
 
 Digest = Callable[[bytes], str]
 
@@ -18,6 +19,8 @@ def call_event(call: Call, digest: Digest | None = None) -> Event:
     target = call.target
     served = target.backend.served_model(target.upstream_model) if target else None
     details: dict[str, object] = {"duration_ms": round(call.duration_ms(), 3)}
+    if len(call.notes.get("subjects", ())) > 1:
+        details["subjects"] = len(call.notes["subjects"])
     for note in ("privacy_policy", "entity_counts"):
         if note in call.notes:
             details[note] = call.notes[note]
@@ -43,6 +46,7 @@ def call_event(call: Call, digest: Digest | None = None) -> Event:
         served_model=served.name if served else None,
         weights_sha256=served.weights_sha256 if served else None,
         entity_types=tuple(call.notes.get("entity_types", ())),
+        subject=event_subject(call.notes.get("subjects", ())),
         request_digest=call.notes.get("request_digest"),
         response_digest=digest(response.encode()) if digest and call.response_parts else None,
     )

@@ -30,6 +30,8 @@ from souverain.privacy.budget import detect
 from souverain.privacy.detector import Detector
 from souverain.privacy.entities import Entity
 from souverain.privacy.restore import Restorer
+from souverain.privacy.subject_links import SubjectLinks
+from souverain.privacy.subjects import SubjectKeys
 from souverain.privacy.transform import pseudonymize, redact
 from souverain.privacy.vault_store import VaultStore
 from souverain.settings import PrivacySettings, Zone
@@ -115,11 +117,15 @@ class PrivacyStage:
         vault: VaultStore,
         settings: PrivacySettings,
         backends: Mapping[str, Backend],
+        subjects: SubjectKeys,
+        links: SubjectLinks,
     ) -> None:
         self.detector = detector
         self.vault = vault
         self.settings = settings
         self.backends = backends
+        self.subjects = subjects
+        self.links = links
 
     async def before(self, call: Call) -> None:
         """Detect, then pass on, pseudonymise, redact or refuse; any failure refuses (503)."""
@@ -152,6 +158,7 @@ class PrivacyStage:
         slots = text_slots(call)
         found = await detect(self.detector, [s.text for s in slots], self.settings.detection_budget_ms)
         annotate(call, found)
+        await self._note_subjects(call, use_case.tenant_id, use_case.retention_days, slots, found)
         logger.debug("privacy %s: %s", policy.value, call.notes["entity_counts"])
         if policy is PrivacyPolicy.DETECT:
             return
@@ -163,6 +170,21 @@ class PrivacyStage:
                     slot.write(redact(slot.text, entities))
             return
         await self._pseudonymize(call, str(use_case.tenant_id), slots, found)
+
+    async def _note_subjects(
+        self, call: Call, tenant_id: int, keep_days: int, slots: list[TextSlot], found: list[list[Entity]]
+    ) -> None:
+        """Note who the request is about (pseudonymous identifiers), and link them to its conversation."""
+        values = (
+            (e.value(s.text), e.type) for s, entities in zip(slots, found, strict=True) for e in entities
+        )
+        subjects = self.subjects.subjects_of(values)
+        if not subjects:
+            return
+        call.notes["subjects"] = subjects
+        conversation = call.notes.get("conversation_id")
+        if conversation is not None:
+            await asyncio.to_thread(self.links.link, str(tenant_id), conversation, subjects, keep_days)
 
     async def _pseudonymize(
         self, call: Call, tenant: str, slots: list[TextSlot], found: list[list[Entity]]

@@ -127,6 +127,9 @@ def _derive(secret: bytes, purpose: bytes) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(secret)
 
 
+_LOCATOR_AAD = b"souverain-privacy/locator/v1"
+
+
 def _associated_data(tenant: str, conversation_id: str | None) -> bytes:
     return b"souverain-privacy/vault/v1\x00" + tenant.encode() + b"\x00" + (conversation_id or "").encode()
 
@@ -150,6 +153,23 @@ class VaultCipher:
         nonce = os.urandom(_NONCE_BYTES)
         aad = _associated_data(vault.tenant, vault.conversation_id)
         return nonce + self._aead.encrypt(nonce, vault.plaintext(), aad)
+
+    def seal_locator(self, tenant: str, conversation_id: str) -> bytes:
+        """The conversation's tenant and id, sealed, so that a subject's conversations can be found again."""
+        nonce = os.urandom(_NONCE_BYTES)
+        message = tenant.encode() + b"\x00" + conversation_id.encode()
+        return nonce + self._aead.encrypt(nonce, message, _LOCATOR_AAD)
+
+    def open_locator(self, blob: bytes) -> tuple[str, str]:
+        """The (tenant, conversation id) sealed by ``seal_locator``; ``DetectionError`` if altered."""
+        try:
+            plaintext = self._aead.decrypt(blob[:_NONCE_BYTES], blob[_NONCE_BYTES:], _LOCATOR_AAD)
+        except (InvalidTag, ValueError):
+            raise DetectionError(
+                "A conversation locator cannot be opened.", code="vault_unreadable"
+            ) from None
+        tenant, _, conversation_id = plaintext.decode().partition("\x00")
+        return tenant, conversation_id
 
     def open(
         self, blob: bytes, tenant: str, conversation_id: str | None, now: datetime, version: int = 0

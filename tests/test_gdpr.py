@@ -1,0 +1,163 @@
+"""Subject access and erasure through the real app: a person is found by matricule, e-mail or subject id
+in every store (audit events, vaults, usage), erased from all of them while the trail still verifies, and
+the erased values are nowhere in the database files; other people's data stays."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from souverain.audit.checkpoints import stored_checkpoints
+from souverain.audit.models import EVENTS
+from souverain.audit.verify import verify
+from souverain.errors import InvalidRequest
+from souverain.gdpr.subject import subject_ids
+from souverain.privacy.detector import Detector
+from souverain.privacy.entities import EntityType
+from souverain.privacy.subjects import SubjectKeys, event_subject
+from tests.privacy_support import EMAIL, MATRICULE, Gateway, bearer, gateway, privacy_settings
+
+pytestmark = pytest.mark.anyio
+OTHER_EMAIL = "jean.muller@example.lu"
+KEYS = SubjectKeys(b"a secret of at least thirty-two characters")
+
+
+def test_one_identifier_has_one_subject_id_however_it_is_written() -> None:
+    matricule = KEYS.subject_id(EntityType.LU_MATRICULE, "1893 1201 05732")
+    assert matricule == KEYS.subject_id(EntityType.LU_MATRICULE, MATRICULE)
+    assert KEYS.subject_id(EntityType.EMAIL, "Marie.Dupont@Example.LU") == KEYS.subject_id(
+        EntityType.EMAIL, EMAIL
+    )
+    assert matricule.startswith("subj_")
+    assert MATRICULE not in matricule
+    assert matricule != SubjectKeys(b"another secret of thirty-two chars!!").subject_id(
+        EntityType.LU_MATRICULE, MATRICULE
+    )
+    assert KEYS.subjects_of([("Marie Dupont", EntityType.PERSON)]) == []  # a name alone identifies nobody
+    assert event_subject([]) is None
+
+
+def test_a_request_names_a_subject_by_identifier_or_is_refused() -> None:
+    detector = Detector()
+    [by_matricule] = subject_ids(MATRICULE, KEYS, detector)
+    assert subject_ids(by_matricule, KEYS, detector) == [by_matricule]
+    assert subject_ids(f"  {EMAIL} ", KEYS, detector) == [KEYS.subject_id(EntityType.EMAIL, EMAIL)]
+    for nobody in ("hello", "1893120105733", "", f"{MATRICULE} and more words"):
+        with pytest.raises(InvalidRequest):
+            subject_ids(nobody, KEYS, detector)
+
+
+@dataclass
+class Office:
+    gateway: Gateway
+    app_key: str
+    admin: dict[str, str]
+    auditor: dict[str, str]
+    data_file: Path
+
+    async def converse(self, conversation: str, text: str) -> str:
+        r = await self.gateway.chat(self.app_key, text, headers={"X-Conversation-Id": conversation})
+        assert r.status_code == 200, r.text
+        return r.headers["x-request-id"]
+
+    async def export(self, subject: str, headers: dict[str, str] | None = None) -> dict[str, object]:
+        r = await self.gateway.client.post(
+            "/admin/gdpr/export", json={"subject": subject}, headers=headers or self.auditor
+        )
+        assert r.status_code == 200, r.text
+        body: dict[str, object] = r.json()
+        return body
+
+
+@pytest.fixture
+async def office(tmp_path: Path) -> AsyncIterator[Office]:
+    settings = privacy_settings(tmp_path)
+    async with gateway(settings, durable_events=True) as g:
+        app_key = g.provision(use_case="assistant").key
+        admin = bearer(g.provision(use_case="a", role="admin").key)
+        auditor = bearer(g.provision(use_case="b", role="auditor").key)
+        data_file = Path(settings.resolved_database_url.removeprefix("sqlite:///"))
+        yield Office(g, app_key, admin, auditor, data_file)
+
+
+def _database_bytes(path: Path) -> bytes:
+    return b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
+
+
+async def test_access_request_finds_the_person_in_every_store(office: Office) -> None:
+    marie = await office.converse("conv-marie", f"Mon matricule est {MATRICULE}, écrivez à {EMAIL}.")
+    await office.converse("conv-jean", f"Mon adresse est {OTHER_EMAIL}.")
+    await office.gateway.services.usage.flush()
+
+    found = await office.export(MATRICULE)
+    stores = found["stores"]
+    assert isinstance(stores, dict)
+    assert [e["request_id"] for e in stores["audit_events"]] == [marie]
+    assert [u["request_id"] for u in stores["usage"]] == [marie]
+    [vault] = stores["vaults"]
+    assert vault["conversation_id"] == "conv-marie"
+    assert {e["value"] for e in vault["entries"]} >= {MATRICULE, EMAIL}
+    # the same request is found from the e-mail address, and from the pseudonymous identifier
+    by_email = await office.export(EMAIL)
+    assert [e["request_id"] for e in by_email["stores"]["audit_events"]] == [marie]  # type: ignore[index]
+    [subject] = found["subject_ids"]  # type: ignore[misc]
+    by_id = await office.export(subject)
+    assert next(e["request_id"] for e in by_id["stores"]["audit_events"]) == marie  # type: ignore[index]
+    # the export itself is in the trail, with the subject, and leaves the clear identifier out
+    with office.gateway.services.database.engine.connect() as c:
+        exports = c.execute(select(EVENTS.c.subject).where(EVENTS.c.action == "gdpr.export")).scalars().all()
+    email_subject = by_email["subject_ids"][0]  # type: ignore[index]
+    assert exports == [subject, email_subject, subject]
+    assert MATRICULE.encode() not in _database_bytes(office.data_file)
+
+
+async def test_only_admins_and_auditors_export_and_only_admins_erase(office: Office) -> None:
+    client = office.gateway.client
+    app = bearer(office.app_key)
+    assert (await client.post("/admin/gdpr/export", json={"subject": EMAIL}, headers=app)).status_code == 403
+    r = await client.post("/admin/gdpr/erase", json={"subject": EMAIL}, headers=office.auditor)
+    assert r.status_code == 403
+    r = await client.post("/admin/gdpr/export", json={"subject": "nobody"}, headers=office.auditor)
+    assert r.status_code == 400
+    assert r.json()["error"]["code"] == "unknown_subject"
+
+
+async def test_erasure_removes_the_person_everywhere_and_the_trail_still_verifies(office: Office) -> None:
+    marie = await office.converse("conv-marie", f"Mon matricule est {MATRICULE}, écrivez à {EMAIL}.")
+    jean = await office.converse("conv-jean", f"Mon adresse est {OTHER_EMAIL}.")
+    await office.gateway.services.usage.flush()
+    [subject] = (await office.export(MATRICULE))["subject_ids"]  # type: ignore[misc]
+
+    r = await office.gateway.client.post(
+        "/admin/gdpr/erase", json={"subject": MATRICULE}, headers=office.admin
+    )
+    assert r.status_code == 200, r.text
+    erasure = r.json()
+    assert erasure["removed"] == {"vaults": 1, "usage": 1}
+    assert erasure["audit_events"] == 2  # the chat completion and the export
+
+    store = office.gateway.services.audit
+    assert store is not None
+    assert verify(store.store, stored_checkpoints(store.store)).intact
+    with store.store.database.engine.connect() as c:
+        row = c.execute(
+            select(EVENTS.c.subject, EVENTS.c.purged_at).where(EVENTS.c.request_id == marie)
+        ).one()
+        erase = c.execute(select(EVENTS.c.details).where(EVENTS.c.action == "gdpr.erase")).scalar_one()
+    assert row.subject is None
+    assert row.purged_at is not None
+    assert erase["cleared_seq_ranges"]
+    assert MATRICULE not in str(erase)
+    files = _database_bytes(office.data_file)
+    for value in (MATRICULE, EMAIL, subject):
+        assert value.encode() not in files, value
+    after = await office.export(MATRICULE)
+    assert after["counts"] == {"audit_events": 0, "vaults": 0, "usage": 0}
+    # the other person is untouched
+    jean_export = await office.export(OTHER_EMAIL)
+    assert [e["request_id"] for e in jean_export["stores"]["audit_events"]] == [jean]  # type: ignore[index]
+    assert jean_export["counts"]["vaults"] == 1  # type: ignore[index]
