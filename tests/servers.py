@@ -62,7 +62,12 @@ class Server:
                 stdout=output,
                 stderr=subprocess.STDOUT,
             )
-        self.wait_until_ready()
+        try:
+            self.wait_until_ready()
+        except BaseException:  # a failed or interrupted start must not leave the server running
+            self.process.kill()
+            self.process.wait(timeout=10)
+            raise
         return self
 
     def wait_until_ready(self) -> None:

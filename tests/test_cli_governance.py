@@ -25,10 +25,11 @@ KEY = re.compile(r"souv_[a-z0-9]{12}_[A-Za-z0-9_-]{20,}")
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    """A fresh installation: its own data directory, no configuration file."""
+    """A fresh installation: its own data directory, an empty configuration file."""
+    (tmp_path / "empty.toml").write_text("")
     return {
         "SOUVERAIN_DATA_DIR": str(tmp_path / "data"),
-        "SOUVERAIN_CONFIG": str(tmp_path / "absent.toml"),
+        "SOUVERAIN_CONFIG": str(tmp_path / "empty.toml"),
     }
 
 

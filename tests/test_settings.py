@@ -160,8 +160,15 @@ def test_environment_overrides_the_file_with_nested_names(
     assert settings.resolved_database_url.startswith("postgresql+psycopg://")
 
 
-def test_without_a_file_the_defaults_apply(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_named_configuration_file_must_exist(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SOUVERAIN_CONFIG", str(tmp_path / "absent.toml"))
+    with pytest.raises(ValueError, match="absent.toml"):
+        Settings()
+
+
+def test_without_a_file_the_defaults_apply(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SOUVERAIN_CONFIG", raising=False)
+    monkeypatch.chdir(tmp_path)  # no souverain.toml here
     monkeypatch.setenv("SOUVERAIN_SERVER__MAX_MESSAGES", "12")
     settings = Settings()
     assert settings.server.port == 8000

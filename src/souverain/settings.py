@@ -311,7 +311,11 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml_path = Path(os.environ.get(CONFIG_ENV_VAR, DEFAULT_CONFIG_FILE))
+        toml_path = config_file_path()
+        named = os.environ.get(CONFIG_ENV_VAR)
+        if named is not None and not toml_path.is_file():
+            # a configuration named explicitly but absent must not fall back to defaults (another trail)
+            raise ValueError(f"{CONFIG_ENV_VAR} names {named!r}, which is not a file")
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
 
 
