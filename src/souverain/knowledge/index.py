@@ -1,0 +1,104 @@
+"""What the two index tiers share: the row written per chunk, the ``Index`` interface, the text analyser
+they both rely on, and the checks on query terms and metadata filters.
+
+The SQLite tier (``index_sqlite``) and the PostgreSQL tier (``index_pg``) index the same analysed terms
+(``souverain.knowledge.analysis``), so a query finds the same chunks on both; only the ranking formula
+differs (BM25 in FTS5, ``ts_rank`` in PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+from sqlalchemy import Connection
+
+from souverain.errors import InvalidRequest
+from souverain.knowledge.collections import CollectionView
+
+_FILTER_KEY = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_TERM = re.compile(r"^\w+$")
+MAX_QUERY_TERMS = 64  # a pasted page as a query should not turn into a thousand-way OR
+
+
+class Analyzer(Protocol):
+    """Turns text into index terms (``souverain.knowledge.analysis`` is one, as a module)."""
+
+    def analyze(self, text: str, language: str = "fr") -> list[str]:
+        """The terms of a document's text in ``language``."""
+        ...
+
+    def analyze_query(self, text: str) -> list[str]:
+        """The terms of a query in an unknown language."""
+        ...
+
+
+@dataclass(frozen=True)
+class ChunkRow:
+    """One chunk ready to be written: its text, its vector, and its analysed terms per field."""
+
+    document_pk: int
+    collection_id: int
+    ordinal: int
+    section: str
+    text: str
+    embedding: np.ndarray  # float32, unit length
+    title_terms: str  # empty when the collection does not index titles
+    section_terms: str
+    body_terms: str
+
+
+class Index(Protocol):
+    """Writes chunks and finds candidates; chunks are removed by deleting their document (cascade)."""
+
+    def write(self, connection: Connection, rows: Sequence[ChunkRow]) -> None:
+        """Insert the chunks and their lexical and vector entries."""
+        ...
+
+    def lexical(
+        self,
+        connection: Connection,
+        collections: Sequence[CollectionView],
+        terms: Sequence[str],
+        filters: Mapping[str, str],
+        limit: int,
+    ) -> list[int]:
+        """Chunk ids matching any of ``terms``, best full-text score first."""
+        ...
+
+    def dense(
+        self,
+        connection: Connection,
+        collections: Sequence[CollectionView],
+        vector: np.ndarray,
+        filters: Mapping[str, str],
+        limit: int,
+    ) -> list[int]:
+        """Chunk ids nearest to ``vector``, nearest first."""
+        ...
+
+
+def query_terms(terms: Sequence[str]) -> list[str]:
+    """The distinct word terms of a query, in order, at most ``MAX_QUERY_TERMS``."""
+    kept = [term for term in dict.fromkeys(terms) if _TERM.match(term)]
+    return kept[:MAX_QUERY_TERMS]
+
+
+def checked_filters(filters: Mapping[str, str]) -> dict[str, str]:
+    """``filters`` if every key is a plain metadata name and every value a string; InvalidRequest if not."""
+    for key, value in filters.items():
+        if not _FILTER_KEY.match(key) or not isinstance(value, str):
+            raise InvalidRequest(
+                "Filters map metadata names (letters, digits, '_' or '-') to exact string values.",
+                param="filters",
+                code="invalid_filter",
+            )
+    return dict(filters)
+
+
+def vector_bytes(vector: np.ndarray) -> bytes:
+    """A vector as stored: float32, little-endian."""
+    return np.asarray(vector, dtype="<f4").tobytes()

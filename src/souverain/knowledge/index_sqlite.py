@@ -1,0 +1,129 @@
+"""The embedded tier's index: SQLite FTS5 with BM25 over the analysed terms, and exact vector search in
+numpy (see ``souverain.knowledge.vectors`` for why not sqlite-vec).
+
+FTS5's ``unicode61`` tokenizer with ``remove_diacritics 2`` folds whatever accents the analyser left, so
+"démarche", "demarche" and "DÉMARCHES" meet; the analyser has already stemmed and dropped stop words.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import cast
+
+import numpy as np
+from sqlalchemy import Connection, Table, bindparam, insert, text
+
+from souverain.knowledge.collections import CollectionView
+from souverain.knowledge.index import ChunkRow, query_terms, vector_bytes
+from souverain.knowledge.models import KnowledgeChunk
+from souverain.knowledge.vectors import VectorCache
+
+_CHUNKS = cast(Table, KnowledgeChunk.__table__)
+
+
+@dataclass(frozen=True)
+class FieldWeights:
+    """BM25 weights of the title, section and body columns (a title match says more than a body one)."""
+
+    title: float = 2.0
+    section: float = 1.5
+    body: float = 1.0
+
+
+def filter_clause(filters: Mapping[str, str]) -> tuple[str, dict[str, object]]:
+    """SQL conditions on the joined document ``d`` for exact metadata matches, and their parameters."""
+    conditions: list[str] = []
+    params: dict[str, object] = {}
+    for position, (key, value) in enumerate(sorted(filters.items())):
+        # keys are checked to be plain names (index.checked_filters), so the quoted path is safe
+        conditions.append(f"json_extract(d.metadata, :fpath{position}) = :fvalue{position}")
+        params[f"fpath{position}"] = f'$."{key}"'
+        params[f"fvalue{position}"] = value
+    return "".join(f" AND {condition}" for condition in conditions), params
+
+
+class SqliteIndex:
+    """FTS5 + numpy; ``vectors`` caches one matrix per collection."""
+
+    def __init__(self, dimensions: int, weights: FieldWeights | None = None) -> None:
+        self.vectors = VectorCache(dimensions)
+        self.weights = weights or FieldWeights()
+
+    def write(self, connection: Connection, rows: Sequence[ChunkRow]) -> None:
+        """Insert the chunks, then their terms under the chunk ids as FTS rowids."""
+        if not rows:
+            return
+        values = [
+            {
+                "document_pk": row.document_pk,
+                "collection_id": row.collection_id,
+                "ordinal": row.ordinal,
+                "section": row.section,
+                "text": row.text,
+                "embedding": vector_bytes(row.embedding),
+            }
+            for row in rows
+        ]
+        statement = insert(_CHUNKS).returning(_CHUNKS.c.id, sort_by_parameter_order=True)
+        ids = connection.execute(statement, values).scalars().all()
+        connection.execute(
+            text("INSERT INTO knowledge_fts (rowid, title, section, body) VALUES (:id, :t, :s, :b)"),
+            [
+                {"id": chunk_id, "t": row.title_terms, "s": row.section_terms, "b": row.body_terms}
+                for chunk_id, row in zip(ids, rows, strict=True)
+            ],
+        )
+
+    def lexical(
+        self,
+        connection: Connection,
+        collections: Sequence[CollectionView],
+        terms: Sequence[str],
+        filters: Mapping[str, str],
+        limit: int,
+    ) -> list[int]:
+        """Chunk ids matching any term, by BM25 (FTS5's ``bm25`` is lower-is-better)."""
+        kept = query_terms(terms)
+        if not kept or not collections:
+            return []
+        condition, params = filter_clause(filters)
+        join = " JOIN knowledge_documents d ON d.id = c.document_pk" if filters else ""
+        statement = text(
+            # fixed fragments only; every value is a bound parameter
+            "SELECT c.id FROM knowledge_fts JOIN knowledge_chunks c ON c.id = knowledge_fts.rowid"  # noqa: S608
+            f"{join} WHERE knowledge_fts MATCH :match AND c.collection_id IN :collections{condition} "
+            "ORDER BY bm25(knowledge_fts, :wt, :ws, :wb) LIMIT :limit"
+        ).bindparams(bindparam("collections", expanding=True))
+        params.update(
+            match=" OR ".join(f'"{term}"' for term in kept),
+            collections=[collection.id for collection in collections],
+            wt=self.weights.title,
+            ws=self.weights.section,
+            wb=self.weights.body,
+            limit=limit,
+        )
+        return list(connection.execute(statement, params).scalars())
+
+    def dense(
+        self,
+        connection: Connection,
+        collections: Sequence[CollectionView],
+        vector: np.ndarray,
+        filters: Mapping[str, str],
+        limit: int,
+    ) -> list[int]:
+        """Chunk ids nearest to ``vector`` by exact inner product (cosine: rows are unit length)."""
+        allowed = _matching_documents(connection, collections, filters) if filters else None
+        return self.vectors.nearest(connection, collections, vector, limit, allowed)
+
+
+def _matching_documents(
+    connection: Connection, collections: Sequence[CollectionView], filters: Mapping[str, str]
+) -> np.ndarray:
+    condition, params = filter_clause(filters)
+    statement = text(
+        f"SELECT d.id FROM knowledge_documents d WHERE d.collection_id IN :collections{condition}"  # noqa: S608
+    ).bindparams(bindparam("collections", expanding=True))
+    params_all: dict[str, object] = {"collections": [c.id for c in collections], **params}
+    return np.fromiter(connection.execute(statement, params_all).scalars(), dtype=np.int64)

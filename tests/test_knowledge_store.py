@@ -1,0 +1,195 @@
+"""The embedded tier end to end (SQLite FTS5 + numpy vectors): ingestion, idempotence, replacement and
+deletion, the scope partition, full-text matching, filters and the per-document cap.
+
+The dense side here is the deterministic hashing embedder; the real encoder has its own tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from souverain.errors import Conflict, InvalidRequest, NotFound
+from souverain.knowledge.embedder import HashingEmbedder
+from souverain.knowledge.index_sqlite import SqliteIndex
+from souverain.knowledge.search import RetrievalConfig
+from souverain.knowledge.service import KnowledgeService
+from souverain.knowledge.types import SearchRequest
+from souverain.settings import Classification
+from tests.knowledge_fixtures import CARTE, NAISSANCE, PAGES, PERMIS, page, scope, service_over
+
+TENANT = "ville"
+READER = scope(TENANT)
+
+
+@pytest.fixture
+def embedder() -> HashingEmbedder:
+    return HashingEmbedder()
+
+
+@pytest.fixture
+def service(tmp_path: Path, embedder: HashingEmbedder) -> Iterator[KnowledgeService]:
+    with service_over(f"sqlite:///{tmp_path / 'kb.db'}", embedder) as knowledge:
+        knowledge.create_collection(TENANT, "aides", Classification.PUBLIC, ["guichet"])
+        yield knowledge
+
+
+def ids(service: KnowledgeService, query: str, **request: object) -> list[str]:
+    hits = service.search(READER, SearchRequest(query=query, collections=("aides",), **request))  # type: ignore[arg-type]
+    return [hit.document_id for hit in hits]
+
+
+def fts_rows(service: KnowledgeService) -> int:
+    with service.database.engine.connect() as connection:
+        return int(connection.execute(text("SELECT count(*) FROM knowledge_fts")).scalar_one())
+
+
+def test_ingest_then_search_returns_the_page_with_its_fields(service: KnowledgeService) -> None:
+    report = service.ingest(TENANT, "aides", PAGES)
+    assert (report.added, report.updated, report.unchanged, report.deleted) == (3, 0, 0, 0)
+    assert report.chunks >= 3
+    hits = service.search(READER, SearchRequest(query="renouvellement du permis de conduire", collections=()))
+    top = hits[0]
+    assert (top.document_id, top.collection, top.title) == (
+        "F1460",
+        "aides",
+        "Permis de conduire : renouvellement",
+    )
+    assert top.chunk_id == "F1460#0"
+    assert top.url == "https://example.test/F1460"
+    assert top.metadata == {"theme": "Transports"}
+    assert "ANTS" in top.text
+    assert top.score > 0
+    assert [hit.score for hit in hits] == sorted((hit.score for hit in hits), reverse=True)
+
+
+def test_reingesting_unchanged_pages_does_nothing(
+    service: KnowledgeService, embedder: HashingEmbedder
+) -> None:
+    service.ingest(TENANT, "aides", PAGES)
+    encoded, rows = embedder.calls, fts_rows(service)
+    report = service.ingest(TENANT, "aides", PAGES)
+    assert (report.added, report.updated, report.unchanged, report.chunks) == (0, 0, 3, 0)
+    assert embedder.calls == encoded  # nothing was embedded again
+    assert fts_rows(service) == rows
+
+
+def test_a_changed_page_is_replaced_whole(service: KnowledgeService) -> None:
+    service.ingest(TENANT, "aides", PAGES)
+    changed = page("F1460", "Permis de conduire", "Le permis s'échange désormais en préfecture uniquement.")
+    report = service.ingest(TENANT, "aides", [changed, CARTE])
+    assert (report.added, report.updated, report.unchanged) == (0, 1, 1)
+    assert "F1460" in ids(service, "préfecture")
+    hit = next(
+        h for h in service.search(READER, SearchRequest("permis", ("aides",))) if h.document_id == "F1460"
+    )
+    assert "ANTS" not in hit.text
+    assert hit.title == "Permis de conduire"
+    assert fts_rows(service) == 3 + 1  # CARTE has two sections: 2 + PERMIS 1 + NAISSANCE 1
+
+
+def test_delete_removes_the_page_and_its_index_entries(service: KnowledgeService) -> None:
+    service.ingest(TENANT, "aides", PAGES)
+    before = fts_rows(service)
+    service.delete_document(TENANT, "aides", "F1961")
+    assert "F1961" not in ids(service, "déclaration de naissance mairie")
+    assert fts_rows(service) == before - 1
+    with pytest.raises(NotFound):
+        service.delete_document(TENANT, "aides", "F1961")
+
+
+def test_prune_deletes_pages_absent_from_the_new_source(service: KnowledgeService) -> None:
+    service.ingest(TENANT, "aides", PAGES)
+    report = service.ingest(TENANT, "aides", [CARTE], prune=True)
+    assert (report.unchanged, report.deleted) == (1, 2)
+    assert set(ids(service, "permis naissance carte")) == {"F1341"}
+
+
+def test_a_repeated_id_keeps_the_last_version(service: KnowledgeService) -> None:
+    first = page("X1", "Version", "ancienne rédaction du texte")
+    last = page("X1", "Version", "nouvelle rédaction du texte")
+    report = service.ingest(TENANT, "aides", [first, last])
+    assert report.added == 1
+    assert [hit.text for hit in service.search(READER, SearchRequest("rédaction", ("aides",)))] == [
+        "nouvelle rédaction du texte"
+    ]
+
+
+def test_full_text_folds_accents_and_stems(service: KnowledgeService) -> None:
+    service.ingest(TENANT, "aides", PAGES)
+    index = service.index
+    assert isinstance(index, SqliteIndex)
+    collection = service.collection(READER, "aides")
+    with service.database.engine.connect() as connection:
+        for spelling in (["demarch"], ["DÉMARCHES"], ["déclarations"]):
+            terms = service.retriever.analyzer.analyze_query(" ".join(spelling))
+            found = index.lexical(connection, [collection], terms, {}, 10)
+            assert found, spelling
+        # the tokenizer folds accents too, whatever the terms it is given
+        plain = index.lexical(connection, [collection], ["etrang"], {}, 10)
+        accented = index.lexical(connection, [collection], ["étrang"], {}, 10)
+        assert plain == accented
+        assert len(plain) == 1
+
+
+def test_titles_are_indexed_only_when_the_collection_says_so(tmp_path: Path) -> None:
+    titled = page("T1", "Allocation rentrée scolaire", "Versée en août aux familles.")
+    with service_over(f"sqlite:///{tmp_path / 't.db'}") as service:
+        service.create_collection(TENANT, "with", Classification.PUBLIC, ["guichet"])
+        service.create_collection(TENANT, "without", Classification.PUBLIC, ["guichet"], index_titles=False)
+        service.ingest(TENANT, "with", [titled])
+        service.ingest(TENANT, "without", [titled])
+        index = service.index
+        with service.database.engine.connect() as connection:
+            for name, expected in (("with", 1), ("without", 0)):
+                collection = service.collection(TENANT, name)
+                assert len(index.lexical(connection, [collection], ["scolair"], {}, 10)) == expected
+
+
+def test_filters_restrict_both_sides(service: KnowledgeService) -> None:
+    service.ingest(TENANT, "aides", PAGES)
+    assert set(ids(service, "mairie carte permis naissance", filters={"theme": "Famille"})) == {"F1961"}
+    assert ids(service, "mairie", filters={"theme": "Inconnu"}) == []
+    with pytest.raises(InvalidRequest):
+        ids(service, "mairie", filters={"theme') OR 1=1 --": "x"})
+
+
+def test_at_most_two_chunks_of_one_page(tmp_path: Path) -> None:
+    sections = "\n\n".join(f"# Cas {n}\n\nLa taxe foncière du cas {n} se paie en ligne." for n in range(8))
+    long_page = page("LONG", "Taxe foncière", sections)
+    with service_over(f"sqlite:///{tmp_path / 'c.db'}", retrieval=RetrievalConfig(per_document=2)) as service:
+        service.create_collection(TENANT, "aides", Classification.PUBLIC, ["guichet"])
+        service.ingest(TENANT, "aides", [long_page, *PAGES])
+        hits = service.search(READER, SearchRequest("taxe foncière en ligne", ("aides",), k=5))
+        assert [hit.document_id for hit in hits].count("LONG") == 2
+        assert len({hit.chunk_id for hit in hits}) == len(hits)
+
+
+def test_vectors_are_cached_until_the_collection_changes(service: KnowledgeService) -> None:
+    service.ingest(TENANT, "aides", [CARTE, PERMIS])
+    index = service.index
+    assert isinstance(index, SqliteIndex)
+    ids(service, "carte")
+    ids(service, "permis")
+    assert index.vectors.loads == 1
+    service.ingest(TENANT, "aides", [NAISSANCE])
+    assert "F1961" in ids(service, "naissance")
+    assert index.vectors.loads == 2
+
+
+def test_request_checks(service: KnowledgeService) -> None:
+    service.ingest(TENANT, "aides", PAGES)
+    for request in (
+        SearchRequest("  ", ()),
+        SearchRequest("carte", (), k=0),
+        SearchRequest("carte", (), k=101),
+    ):
+        with pytest.raises(InvalidRequest):
+            service.search(READER, request)
+    with pytest.raises(Conflict):
+        service.create_collection(TENANT, "aides", Classification.PUBLIC, ["guichet"])
+    with pytest.raises(InvalidRequest):
+        service.create_collection(TENANT, "bad name!", Classification.PUBLIC)
