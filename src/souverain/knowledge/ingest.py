@@ -123,7 +123,7 @@ class Ingestor:
                     KnowledgeDocument.collection_id == collection.id
                 )
             )
-            return dict(rows.tuples())
+            return {row[0]: row[1] for row in rows}
 
     def _write(
         self,
