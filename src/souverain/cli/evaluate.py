@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,6 +18,7 @@ import httpx
 import typer
 
 from souverain.cli.common import load_settings
+from souverain.cli.governance import open_database
 from souverain.errors import SouverainError
 from souverain.evaluation import client, report
 from souverain.evaluation.answers import AnswerQuestion, AnswerScore, load_questions, percentile, score_answer
@@ -29,7 +30,6 @@ app = typer.Typer(help="Evaluate retrieval and the assistant's answers.", no_arg
 
 OVERFETCH = 3  # chunks asked per document ranked: several chunks of one page count once
 TAGS = ("kind", "language")
-RetrieverOpener = Callable[[Settings], AbstractContextManager[Retriever]]
 
 
 def rank_queries(
@@ -56,9 +56,13 @@ def run_retrieval(
     return report.retrieval_document(results, TAGS, k, {"collection": collection, **timing})
 
 
-def open_retriever(settings: Settings) -> AbstractContextManager[Retriever]:
-    """The knowledge base's retriever over the configured database, models loaded once."""
-    raise SouverainError("the knowledge index is not available in this build")
+@contextmanager
+def open_retriever(settings: Settings) -> Iterator[Retriever]:
+    """The knowledge base's hybrid retriever over the configured database, models loaded once."""
+    from souverain.knowledge.service import build_knowledge_service  # numpy and the encoder: only here
+
+    with open_database(settings) as database:
+        yield build_knowledge_service(database)
 
 
 @app.command("retrieval")
