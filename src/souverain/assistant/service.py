@@ -19,6 +19,7 @@ from souverain.assistant.citations import cite
 from souverain.assistant.confidence import RetrievalConfidence
 from souverain.assistant.conversations import Answer, ConversationRef, ConversationStore, Owner
 from souverain.assistant.handover import HandoverStore, Status, Ticket
+from souverain.assistant.injection import strip_instructions
 from souverain.assistant.language import Language
 from souverain.assistant.notice import notice_for
 from souverain.assistant.prompt import Turn, build_messages
@@ -264,12 +265,14 @@ class AssistantService:
 
     async def _record(self, exchange: Exchange, reply: Reply) -> None:
         """The answer's event (fail closed), then the exchange in the conversation."""
+        shown = [] if exchange.low_confidence else exchange.sources  # what the model was given
         details = {
             "grounded": reply.grounded,
             "reason": reply.reason,
             "language": reply.language,
-            "sources": 0 if exchange.low_confidence else len(exchange.sources),
+            "sources": len(shown),
             "citations": len(reply.citations),
+            "instructions_removed": sum(strip_instructions(hit.text)[1] for hit in shown),
             "first_answer": reply.notice is not None,
         }
         provenance = reply.provenance
