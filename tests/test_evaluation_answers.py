@@ -69,6 +69,7 @@ def test_required_facts(fact: str, answer: str, present: bool) -> None:
 
 def test_cited_numbers_in_the_answer_text() -> None:
     assert cited_numbers("Voir [1] et [2, 3][4]; pas [a] ni [ ].") == frozenset({1, 2, 3, 4})
+    assert cited_numbers("See [Source 5] and [sources 6; 7].") == frozenset({5, 6, 7})
     assert cited_numbers("Aucune source.") == frozenset()
 
 

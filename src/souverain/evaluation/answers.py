@@ -29,7 +29,7 @@ import orjson
 
 from souverain.errors import InvalidRequest
 
-_CITATION = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
+_CITATION = re.compile(r"\[\s*(?:sources?\s*)?(\d+(?:\s*[,;]\s*(?:sources?\s*)?\d+)*)\s*\]", re.IGNORECASE)
 _VARIANTS = str.maketrans(
     {
         "’": "'",
@@ -141,10 +141,10 @@ def fact_present(fact: str, answer: str) -> bool:
 
 
 def cited_numbers(answer: str) -> frozenset[int]:
-    """The source numbers cited in an answer's text: ``[2]``, ``[1, 3]``, ``[1][2]``."""
+    """The source numbers cited in an answer's text: ``[2]``, ``[1, 3]``, ``[1][2]``, ``[source 4]``."""
     found: set[int] = set()
     for match in _CITATION.finditer(answer):
-        found.update(int(n) for n in re.split(r"\s*[,;]\s*", match.group(1)))
+        found.update(int(n) for n in re.findall(r"\d+", match.group(1)))
     return frozenset(found)
 
 
