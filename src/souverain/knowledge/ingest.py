@@ -25,7 +25,7 @@ from souverain.knowledge.models import KnowledgeDocument
 from souverain.knowledge.types import Chunk, SourceDocument
 from souverain.storage.orm import utcnow
 
-ProgressCallback = Callable[[int], None]  # called with the number of documents just processed
+ProgressCallback = Callable[[int], object]  # called with the number of documents just processed
 Chunker = Callable[[SourceDocument, int], list[Chunk]]
 _DOCUMENTS = cast(Table, KnowledgeDocument.__table__)
 

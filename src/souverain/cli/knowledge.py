@@ -1,0 +1,147 @@
+"""``souverain ingest`` and ``souverain search``: fill a collection from files, and query it.
+
+Both work on the configured database directly (migrating it first), as the tenant's operator: every
+collection of ``--tenant`` is reachable, whatever its classification. Models load once per command, so
+``search --jsonl`` answers a whole file of questions with one encoder.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from tqdm import tqdm
+
+from souverain.cli.common import load_settings
+from souverain.cli.governance import open_database, say
+from souverain.errors import NotFound, SouverainError
+from souverain.governance import demo
+from souverain.knowledge.service import KnowledgeService, build_knowledge_service, owner_scope
+from souverain.knowledge.types import SearchHit, SearchRequest
+from souverain.settings import Classification
+
+Collection = Annotated[str, typer.Option("--collection", "-c", help="Collection name.")]
+Tenant = Annotated[str, typer.Option(help="Tenant owning the collection.")]
+
+
+@contextmanager
+def knowledge_service() -> Iterator[KnowledgeService]:
+    """The knowledge service over the configured database; a refusal is explained and exits 1."""
+    settings = load_settings()
+    try:
+        with open_database(settings) as database:
+            yield build_knowledge_service(database)
+    except SouverainError as exc:
+        say(f"error: {exc.message}")
+        raise typer.Exit(1) from None
+
+
+def ingest(
+    path: Annotated[
+        Path, typer.Argument(help="File or folder: HTML, PDF, DOCX, Markdown, text, JSON lines.")
+    ],
+    collection: Collection,
+    tenant: Tenant = demo.TENANT,
+    classification: Annotated[
+        Classification, typer.Option(help="Classification of a new collection.")
+    ] = Classification.PUBLIC,
+    use_case: Annotated[
+        list[str] | None,
+        typer.Option("--use-case", help="Use case allowed to read a new collection (repeatable)."),
+    ] = None,
+    no_index_titles: Annotated[
+        bool, typer.Option("--no-index-titles", help="Leave page titles out of a new collection's index.")
+    ] = False,
+    prune: Annotated[bool, typer.Option(help="Delete documents that are no longer in PATH.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Ingest files into a collection (created if missing); unchanged documents are skipped."""
+    from souverain.knowledge.parsers import parse_path
+
+    with knowledge_service() as service:
+        try:
+            service.collection(tenant, collection)
+        except NotFound:
+            readers = use_case if use_case is not None else [demo.USE_CASE]
+            service.create_collection(tenant, collection, classification, readers, not no_index_titles)
+            say(f"created collection {collection!r} ({classification.value}, readers: {', '.join(readers)})")
+        say(f"reading {path} ...")
+        documents = list(parse_path(path))
+        with tqdm(total=len(documents), unit="doc", desc="ingest", file=sys.stderr) as bar:
+            report = service.ingest(tenant, collection, documents, bar.update, prune=prune)
+    if as_json:
+        print(json.dumps(report.__dict__))
+        return
+    print(
+        f"{report.collection}: {report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
+        f"{report.deleted} deleted; {report.chunks} chunks in {report.seconds:.1f} s"
+    )
+
+
+def search(
+    query: Annotated[str | None, typer.Argument(help="The question (omit with --jsonl).")] = None,
+    collection: Collection = "",
+    tenant: Tenant = demo.TENANT,
+    k: Annotated[int, typer.Option("--k", "-k", help="Number of results.")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
+    jsonl: Annotated[
+        bool, typer.Option("--jsonl", help='Batch: read {"id", "query"} lines on stdin, write one line each.')
+    ] = False,
+) -> None:
+    """Hybrid search in a collection: one query, or a batch of JSON lines on standard input."""
+    if jsonl == (query is not None):
+        say("error: give either a query or --jsonl (queries on standard input)")
+        raise typer.Exit(2)
+    collections = (collection,) if collection else ()
+    with knowledge_service() as service:
+        if query is None:
+            _batch(service, tenant, collections, k)
+            return
+        hits = service.search(owner_scope(tenant), SearchRequest(query, collections, k))
+    if as_json:
+        print(json.dumps({"object": "list", "data": [hit_json(hit) for hit in hits]}, ensure_ascii=False))
+        return
+    for rank, hit in enumerate(hits, start=1):
+        print(f"{rank:>2}. {hit.score:.4f}  {hit.document_id}  {hit.title}")
+        if hit.section:
+            print(f"      {hit.section}")
+        print(f"      {' '.join(hit.text.split())[:160]}")
+
+
+def hit_json(hit: SearchHit) -> dict[str, Any]:
+    """A hit as the API and ``--json`` show it."""
+    return {
+        "document_id": hit.document_id,
+        "chunk_id": hit.chunk_id,
+        "score": hit.score,
+        "title": hit.title,
+        "section": hit.section,
+        "text": hit.text,
+        "url": hit.url,
+        "collection": hit.collection,
+    }
+
+
+def _batch(service: KnowledgeService, tenant: str, collections: tuple[str, ...], k: int) -> None:
+    """One output line per input line, in order, flushed as it goes."""
+    scope = owner_scope(tenant)
+    for number, line in enumerate(sys.stdin, start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            identifier, query = str(item["id"]), str(item["query"])
+        except (ValueError, KeyError, TypeError):
+            say(f'error: line {number} is not a JSON object with "id" and "query"')
+            raise typer.Exit(2) from None
+        hits = service.search(scope, SearchRequest(query, collections, k))
+        results = [
+            {"document_id": h.document_id, "chunk_id": h.chunk_id, "score": h.score, "title": h.title}
+            for h in hits
+        ]
+        print(json.dumps({"id": identifier, "results": results}, ensure_ascii=False), flush=True)
