@@ -94,7 +94,13 @@ async def test_invalid_citations_are_removed(gw: AssistantGateway) -> None:
     assert body["grounded"] is True
 
 
-@pytest.mark.parametrize("reply", ["Allez à la mairie [9].", "Allez à la mairie.", NO_ANSWER])
+LOOP = (
+    "[1] Carte d'identité perdue à l'étranger\n[2] Passeport\n[1] Carte d'identité perdue à l'étranger\n[1]"
+)
+REASONS = {NO_ANSWER: "no_answer", LOOP: "no_substance"}
+
+
+@pytest.mark.parametrize("reply", ["Allez à la mairie [9].", "Allez à la mairie.", NO_ANSWER, LOOP])
 async def test_an_answer_without_a_valid_citation_is_refused_and_a_person_offered(
     gw: AssistantGateway, reply: str
 ) -> None:
@@ -108,7 +114,7 @@ async def test_an_answer_without_a_valid_citation_is_refused_and_a_person_offere
     assert "mairie" not in body["answer"]
     [event] = [e for e in gw.sink.events if e.action == "assistant.chat"]
     assert event.details["grounded"] is False
-    assert event.details["reason"] == ("no_answer" if reply == NO_ANSWER else "no_valid_citation")
+    assert event.details["reason"] == REASONS.get(reply, "no_valid_citation")
 
 
 async def test_low_retrieval_confidence_refuses_without_calling_the_model(gw: AssistantGateway) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from souverain.assistant.answer_stream import AnswerFilter
-from souverain.assistant.citations import check, numbers
+from souverain.assistant.citations import check, numbers, substance
 from souverain.assistant.confidence import RetrievalConfidence
 from tests.fakes.retriever import passage
 
@@ -89,3 +89,8 @@ def test_confidence_thresholds_decide_sources_and_refusal() -> None:
     assert [h.document_id for h in strict.sources(scored, 5)] == ["F1", "F2"]
     assert strict.is_low(strict.sources(scored, 5))
     assert RetrievalConfidence(min_hits=3).is_low(scored[:2])
+
+
+def test_substance_counts_what_an_answer_says_beyond_citations_and_titles() -> None:
+    assert substance("[1] Carte d'identité\n[2] Passeport [1]", SOURCES) == 0
+    assert substance("Déclarez la perte [1].", SOURCES) == len("Déclarezlaperte")

@@ -78,6 +78,17 @@ def strip_citations(text: str) -> str:
     return GROUP.sub("", text)
 
 
+def substance(text: str, sources: Sequence[SearchHit]) -> int:
+    """How many letters the answer says beyond its citations and the sources' titles: a small model in a
+    loop may write nothing but "[1] <title>" lines, which cite without answering."""
+    rest = strip_citations(text).casefold()
+    for hit in sources:
+        for name in (hit.title, hit.section):
+            if name:
+                rest = rest.replace(name.casefold(), " ")
+    return sum(1 for c in rest if c.isalpha())
+
+
 def check(text: str, sources: Sequence[SearchHit]) -> CheckedAnswer:
     """Validate the citations of ``text`` against the sources it was given (numbered from 1)."""
     cleaned, dropped = rewrite(text, len(sources))

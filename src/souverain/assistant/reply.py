@@ -49,7 +49,8 @@ class Reply:
     grounded: bool
     handover_offered: bool
     provenance: Provenance
-    reason: str | None = None  # why it is not grounded: low_confidence, no_answer, no_valid_citation
+    # why it is not grounded: low_confidence, no_answer, no_valid_citation or no_substance
+    reason: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
