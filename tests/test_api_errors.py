@@ -244,7 +244,7 @@ async def test_empty_embedding_input(client: httpx.AsyncClient, empty: object) -
 
 
 @pytest.mark.parametrize(
-    ("method", "path"), [("GET", "/v1/nowhere"), ("POST", "/v1/completions"), ("GET", "/")]
+    ("method", "path"), [("GET", "/v1/nowhere"), ("POST", "/v1/completions"), ("GET", "/nowhere")]
 )
 async def test_unknown_route(client: httpx.AsyncClient, method: str, path: str) -> None:
     r = await client.request(method, path)

@@ -137,7 +137,7 @@ async def test_erasure_removes_the_person_everywhere_and_the_trail_still_verifie
     )
     assert r.status_code == 200, r.text
     erasure = r.json()
-    assert erasure["removed"] == {"vaults": 1, "usage": 1}
+    assert erasure["removed"] == {"vaults": 1, "usage": 1, "conversations": 0}
     assert erasure["audit_events"] == 2  # the chat completion and the export
 
     store = office.gateway.services.audit
@@ -156,7 +156,7 @@ async def test_erasure_removes_the_person_everywhere_and_the_trail_still_verifie
     for value in (MATRICULE, EMAIL, subject):
         assert value.encode() not in files, value
     after = await office.export(MATRICULE)
-    assert after["counts"] == {"audit_events": 0, "vaults": 0, "usage": 0}
+    assert after["counts"] == {"audit_events": 0, "vaults": 0, "usage": 0, "conversations": 0}
     # the other person is untouched
     jean_export = await office.export(OTHER_EMAIL)
     assert [e["request_id"] for e in jean_export["stores"]["audit_events"]] == [jean]

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from souverain.api import (
     admin_routes,
+    assistant_routes,
     audit_routes,
     errors,
     gdpr_routes,
@@ -20,6 +21,8 @@ from souverain.api import (
     privacy_routes,
 )
 from souverain.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from souverain.assistant.factory import build_assistant
+from souverain.assistant.service import AssistantOptions, AssistantService
 from souverain.audit.runtime import AuditRuntime
 from souverain.backends import registry
 from souverain.backends.base import Backend
@@ -27,11 +30,13 @@ from souverain.events import EventSink
 from souverain.gateway.chat import ChatService
 from souverain.gateway.embeddings import EmbeddingsService
 from souverain.gdpr.rights import SubjectRights
-from souverain.gdpr.sources import standard_sources
+from souverain.gdpr.sources import conversation_source, standard_sources
+from souverain.governance import demo
 from souverain.governance.auth import KeyAuthenticator
 from souverain.governance.principal import Principal, development_principal
 from souverain.governance.quota_factory import build_limiter
 from souverain.governance.quotas import Limiter
+from souverain.knowledge.service import build_knowledge_service
 from souverain.pipeline.access import AccessStage
 from souverain.pipeline.events import EventStage
 from souverain.pipeline.privacy import PrivacyStage
@@ -45,6 +50,7 @@ from souverain.routing.router import Router
 from souverain.settings import Settings
 from souverain.state import Services
 from souverain.storage.database import Database
+from souverain.web import mount_web
 
 logger = logging.getLogger(__name__)
 
@@ -90,13 +96,22 @@ async def open_events(
     return audit.sink, audit
 
 
+def assistant_options(settings: Settings) -> AssistantOptions:
+    """The assistant's model and default collections, from the settings."""
+    return AssistantOptions(model=settings.assistant.model, collections=tuple(settings.assistant.collections))
+
+
 def build_rights(
-    audit: AuditRuntime | None, stores: PrivacyStores, detector: Detector, database: Database
+    audit: AuditRuntime | None,
+    stores: PrivacyStores,
+    detector: Detector,
+    database: Database,
+    assistant: AssistantService,
 ) -> SubjectRights | None:
     """Subject access and erasure over every store; they need the audit trail to record themselves."""
     if audit is None:
         return None
-    sources = standard_sources(stores, database.sessions)
+    sources = [*standard_sources(stores, database.sessions), conversation_source(assistant, database)]
     return SubjectRights(audit.store, stores.subjects, stores.links, detector, sources)
 
 
@@ -130,11 +145,14 @@ def create_app(
             await asyncio.gather(*(b.start() for b in active.values()))
             await check_health(active, board)
             router = Router(settings.models, active, board)
+            chat = ChatService(router, settings.server, pipeline)
+            knowledge = build_knowledge_service(database)  # its sentence encoder loads on first use
+            assistant = build_assistant(database, chat, sink, knowledge, assistant_options(settings))
             app.state.services = Services(
                 settings=settings,
                 backends=active,
                 router=router,
-                chat=ChatService(router, settings.server, pipeline),
+                chat=chat,
                 embeddings=EmbeddingsService(router, settings.server, pipeline),
                 database=database,
                 authenticator=KeyAuthenticator(database.sessions),
@@ -145,7 +163,9 @@ def create_app(
                 detector=pii,
                 vault=stores.vault,
                 privacy=stores,
-                rights=build_rights(audit, stores, pii, database),
+                rights=build_rights(audit, stores, pii, database, assistant),
+                knowledge=knowledge,
+                assistant=assistant,
                 anonymous=_anonymous(settings),
             )
             checker = asyncio.create_task(health_loop(active, board, settings.routing.health_interval))
@@ -173,6 +193,9 @@ def create_app(
     app.include_router(audit_routes.router)
     app.include_router(privacy_routes.router)
     app.include_router(gdpr_routes.router)
+    app.include_router(assistant_routes.router)
+    public = settings.assistant.public_use_case
+    mount_web(app, notices=demo.NOTICES if public == demo.REFERENCE else None)
     app.add_middleware(BodyLimitMiddleware, limit=settings.server.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
     return app

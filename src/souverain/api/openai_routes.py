@@ -8,8 +8,10 @@ import orjson
 from fastapi import APIRouter, Header, Request
 from starlette.responses import Response, StreamingResponse
 
+from souverain.api import assistant_routes
 from souverain.api.auth import AppPrincipal
 from souverain.api.deps import ServicesDep
+from souverain.assistant.openai_alias import ASSISTANT_MODEL
 from souverain.gateway import sse
 from souverain.pipeline.call import Call
 from souverain.privacy.vault import CONVERSATION_HEADER, check_conversation_id
@@ -63,9 +65,12 @@ async def chat_completions(
     classification: ClassificationHeader = None,
     conversation: ConversationHeader = None,
 ) -> Response:
+    conversation = check_conversation_id(conversation) if conversation is not None else None
+    if body.model == ASSISTANT_MODEL:  # the citizen assistant, for any OpenAI client
+        return await assistant_routes.assistant_completion(body, request, services, principal, conversation)
     call = services.chat.open(body, principal, _request_id(request), classification)
     if conversation is not None:  # the conversation's pseudonymisation vault (privacy stage)
-        call.notes["conversation_id"] = check_conversation_id(conversation)
+        call.notes["conversation_id"] = conversation
     if body.stream:
         stream = await services.chat.stream(body, call)
         headers = {"Cache-Control": "no-cache", **_target_headers(stream.target, call)}

@@ -4,7 +4,21 @@ from __future__ import annotations
 
 import typer
 
-from souverain.cli import admin, audit, chat, config, gdpr, keys, models, pii, serve, tenants, usage, usecases
+from souverain.cli import (
+    admin,
+    audit,
+    chat,
+    config,
+    evaluate,
+    gdpr,
+    keys,
+    models,
+    pii,
+    serve,
+    tenants,
+    usage,
+    usecases,
+)
 
 app = typer.Typer(
     name="souverain",
@@ -25,6 +39,7 @@ app.command("usage")(usage.usage)
 app.add_typer(pii.app, name="pii")
 app.add_typer(audit.app, name="audit")
 app.add_typer(gdpr.app, name="gdpr")
+app.add_typer(evaluate.app, name="eval")
 
 
 def main() -> None:

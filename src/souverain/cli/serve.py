@@ -8,18 +8,22 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import typer
 import uvicorn
+from tqdm import tqdm
 
 from souverain import logs
 from souverain.app import create_app
 from souverain.bundled import ModelIntegrityError
 from souverain.cli.common import load_settings
-from souverain.cli.governance import actor, open_registry, run, say
+from souverain.cli.governance import actor, open_database, open_registry, run, say
 from souverain.errors import SouverainError
 from souverain.governance import demo as demo_setup
+from souverain.knowledge.demo import ensure_demo_collection
+from souverain.knowledge.service import build_knowledge_service
 from souverain.settings import Settings
 
 _REFUSALS = (ModelIntegrityError, SouverainError)
@@ -79,6 +83,40 @@ def _provision_demo(settings: Settings) -> None:
     say(f"  export SOUVERAIN_API_KEY=$(cat {path})   # then call http://127.0.0.1:{settings.server.port}/v1")
 
 
+def _demo_collection(settings: Settings) -> None:
+    """Ingest the demo pages on the first run (a progress bar with rate and ETA), reuse them afterwards."""
+    with open_database(settings) as database:
+        service = build_knowledge_service(database)
+        with tqdm(unit=" pages", desc="Ingesting the service-public.fr demo pages", disable=None) as bar:
+
+            def progress(total: int) -> Callable[[int], None]:
+                bar.reset(total=total)
+
+                def advance(done: int) -> None:
+                    bar.update(done)
+
+                return advance
+
+            report = ensure_demo_collection(settings, service, progress)
+    name = settings.knowledge.demo_collection
+    if report is None:
+        say(f"DEMO mode: reusing the demo collection {name!r}.")
+    else:
+        pages = report.added + report.updated
+        say(
+            f"DEMO mode: ingested {pages} pages ({report.chunks} passages) "
+            f"into {name!r} in {report.seconds:.0f} s."
+        )
+
+
+def with_public_page(settings: Settings) -> Settings:
+    """The settings with the citizen page answering on behalf of the demo use case (unless configured)."""
+    if settings.assistant.public_use_case is not None:
+        return settings
+    assistant = settings.assistant.model_copy(update={"public_use_case": demo_setup.REFERENCE})
+    return settings.model_copy(update={"assistant": assistant})
+
+
 def serve(
     host: str = typer.Option(None, help="Interface to listen on (default from settings: 127.0.0.1)."),
     port: int = typer.Option(None, help="Port to listen on (default from settings: 8000)."),
@@ -91,6 +129,8 @@ def serve(
     logs.configure(settings.server.log_level, settings.server.log_format)
     if demo:
         _provision_demo(settings)
+        _demo_collection(settings)
+        settings = with_public_page(settings)
     guard = StartupGuard(create_app(settings))
     try:
         uvicorn.run(

@@ -12,12 +12,14 @@ from typing import Any, Protocol
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from souverain.assistant.service import AssistantService
 from souverain.audit.canonical import format_time
 from souverain.gdpr.subject import Subject
-from souverain.governance.models import UsageRecord
+from souverain.governance.models import Tenant, UsageRecord
 from souverain.privacy.stores import PrivacyStores
 from souverain.privacy.subject_links import SubjectLinks
 from souverain.privacy.vault_store import PrivacyVault, VaultStore
+from souverain.storage.database import Database
 
 
 class SubjectSource(Protocol):
@@ -134,3 +136,16 @@ class ConversationSource:
 def standard_sources(privacy: PrivacyStores, sessions: sessionmaker[Session]) -> list[SubjectSource]:
     """The stores every deployment has: conversation vaults (with their links) and usage records."""
     return [VaultSource(privacy.vault, privacy.links), UsageSource(sessions)]
+
+
+def conversation_source(assistant: AssistantService, database: Database) -> SubjectSource:
+    """The assistant's stored conversations (and their hand-over tickets) as a subject source."""
+
+    def tenant_name(tenant_id: str) -> str | None:
+        with database.sessions() as session:
+            return session.scalar(select(Tenant.name).where(Tenant.id == int(tenant_id)))
+
+    store = assistant.conversations
+    return ConversationSource(
+        "conversations", store.export_conversation, store.erase_conversation, tenant_name
+    )

@@ -15,6 +15,7 @@ from souverain.governance.principal import Oversight, Principal, PrivacyPolicy, 
 from souverain.settings import Classification
 
 _LAST_USED_RESOLUTION = timedelta(minutes=1)  # last_used_at is a coarse signal; avoid a write per request
+PUBLIC_ACTOR = "public-page"  # the actor of requests from the citizen page, which carry no key
 _INVALID = "Invalid API key. Provide a valid key as 'Authorization: Bearer souv_...'."
 
 
@@ -63,6 +64,27 @@ class KeyAuthenticator:
         if parts is None:
             raise Unauthenticated(_INVALID, code="invalid_api_key")
         return await asyncio.to_thread(self._lookup, *parts)
+
+    async def public(self, reference: str) -> Principal:
+        """The caller of the public citizen page: no key, the configured use case (``tenant/name``)."""
+        return await asyncio.to_thread(self._public, reference)
+
+    def _public(self, reference: str) -> Principal:
+        tenant_name, _, name = reference.partition("/")
+        with self.sessions() as session:
+            found = session.execute(
+                select(UseCase, Tenant)
+                .join(Tenant, UseCase.tenant_id == Tenant.id)
+                .where(Tenant.name == tenant_name, UseCase.name == name)
+            ).one_or_none()
+            if found is None:  # configured but not registered: no anonymous access at all
+                raise Unauthenticated(
+                    "Missing API key. Send 'Authorization: Bearer souv_...'.", code="missing_api_key"
+                )
+            view = use_case_view(*found)
+        return Principal(
+            key_id=0, key_prefix=PUBLIC_ACTOR, role=Role.APP, tenant_id=view.tenant_id, use_case=view
+        )
 
     def _lookup(self, prefix: str, secret: str) -> Principal:
         now = datetime.now(UTC)
