@@ -17,6 +17,7 @@ from souverain.api import (
     errors,
     gdpr_routes,
     health,
+    knowledge_routes,
     openai_routes,
     privacy_routes,
 )
@@ -194,6 +195,7 @@ def create_app(
     app.include_router(privacy_routes.router)
     app.include_router(gdpr_routes.router)
     app.include_router(assistant_routes.router)
+    app.include_router(knowledge_routes.router)
     public = settings.assistant.public_use_case
     mount_web(app, notices=demo.NOTICES if public == demo.REFERENCE else None)
     app.add_middleware(BodyLimitMiddleware, limit=settings.server.max_body_bytes)
