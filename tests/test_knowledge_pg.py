@@ -118,7 +118,8 @@ def test_dense_search_honours_collections_and_filters(service: KnowledgeService)
     with service.database.engine.connect() as connection:
         nearest = service.index.dense(connection, [collection], vector, {}, 10)
         only = service.index.dense(connection, [collection], vector, {"theme": "Papiers"}, 10)
-        chunks = dict(connection.execute(text("SELECT id, collection_id FROM knowledge_chunks")).all())
+        rows = connection.execute(text("SELECT id, collection_id FROM knowledge_chunks")).all()
+        chunks: dict[int, int] = {row[0]: row[1] for row in rows}
     assert nearest
     assert {chunks[chunk] for chunk in nearest} == {collection.id}
     assert len(only) == 2  # CARTE's two sections, none of PERMIS
@@ -137,8 +138,8 @@ def test_scopes_are_enforced_on_postgresql_too(service: KnowledgeService) -> Non
 def test_without_pgvector_the_migration_passes_and_the_service_refuses() -> None:
     with postgres_database() as url, service_over(url) as service:
         assert service.database.revision() is not None
+        service.create_collection(TENANT, "aides", Classification.PUBLIC, ["guichet"])
         with pytest.raises(BackendUnavailable) as refused:
-            service.create_collection(TENANT, "aides", Classification.PUBLIC, ["guichet"])
             service.ingest(TENANT, "aides", [CARTE])
         assert refused.value.code == "pgvector_missing"
         with pytest.raises(BackendUnavailable):
