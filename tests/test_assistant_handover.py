@@ -93,3 +93,29 @@ async def test_a_hand_over_needs_a_question_and_a_known_language(gw: AssistantGa
     for body in [{"language": "fr"}, {"question": "Aide", "language": "it"}, {"question": ""}]:
         r = await gw.client.post("/v1/assistant/handover", json=body, headers=_auth(app.key))
         assert r.status_code == 400, body
+
+
+async def test_the_citizen_page_asks_and_hands_over_without_a_key(
+    tmp_path: Path, upstream: FakeUpstream
+) -> None:
+    retriever = FakeRetriever([FakeCollection("ministry", "fiches")])
+    async with assistant_gateway(tmp_path, upstream, retriever, public_use_case="ministry/assistant") as gw:
+        r = await gw.client.post("/v1/assistant/chat", json={"message": "Bonjour ?"})
+        assert r.status_code == 401  # configured, but not registered yet: no keyless access at all
+        gw.provision()  # registers ministry/assistant
+        reply = (
+            await gw.client.post("/v1/assistant/chat", json={"message": "Mon fils a perdu sa carte"})
+        ).json()
+        assert reply["notice"] == "Vous échangez avec une IA."
+        body = {"conversation_id": reply["conversation_id"], "language": "fr", "question": "Aidez-moi"}
+        assert (await gw.client.post("/v1/assistant/handover", json=body)).status_code == 201
+        assert (await gw.client.get("/admin/handovers")).status_code == 401  # the queue always needs a key
+        staff = gw.provision(role="operator", use_case="staff")
+        [ticket] = (await gw.client.get("/admin/handovers", headers=_auth(staff.key))).json()["data"]
+        assert (ticket["tenant"], ticket["use_case"], ticket["question"]) == (
+            "ministry",
+            "assistant",
+            "Aidez-moi",
+        )
+        [event] = [e for e in gw.sink.events if e.action == "assistant.handover"]
+        assert event.actor == "public-page"

@@ -4,19 +4,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Annotated
 
 import httpx2
 import openai
 import pytest
-from fastapi import APIRouter, Header, Request
-from starlette.responses import Response
 
-from souverain.api.assistant_routes import assistant_completion
-from souverain.api.auth import AppPrincipal
-from souverain.api.deps import ServicesDep
 from souverain.assistant.refusal import Refusals
-from souverain.protocol.chat import ChatCompletionRequest
 from tests.fakes.assistant_gateway import AssistantGateway, assistant_gateway, parse_sse
 from tests.fakes.retriever import FakeCollection, FakeRetriever, passage
 from tests.fakes.upstream import FakeUpstream
@@ -42,19 +35,6 @@ def upstream() -> Iterator[FakeUpstream]:
 async def gw(tmp_path: Path, upstream: FakeUpstream) -> AsyncIterator[AssistantGateway]:
     retriever = FakeRetriever([FakeCollection("ministry", "fiches", hits=[PAGE])])
     async with assistant_gateway(tmp_path, upstream, retriever) as gateway:
-        alias = APIRouter()  # what the lead's /v1/chat/completions does for model "assistant"
-
-        @alias.post("/alias/v1/chat/completions")
-        async def completions(
-            body: ChatCompletionRequest,
-            request: Request,
-            services: ServicesDep,
-            principal: AppPrincipal,
-            conversation: Annotated[str | None, Header(alias="X-Conversation-Id")] = None,
-        ) -> Response:
-            return await assistant_completion(body, request, services, principal, conversation)
-
-        gateway.app.include_router(alias)
         yield gateway
 
 
@@ -118,7 +98,7 @@ async def test_a_failure_at_the_end_of_a_stream_is_one_error_event(gw: Assistant
 def _openai(gw: AssistantGateway, key: str) -> openai.AsyncOpenAI:
     # the SDK's own HTTP client library (httpx2), served by the application in-process
     http = httpx2.AsyncClient(transport=httpx2.ASGITransport(app=gw.app), base_url="http://souverain.test")
-    return openai.AsyncOpenAI(api_key=key, base_url="http://souverain.test/alias/v1", http_client=http)
+    return openai.AsyncOpenAI(api_key=key, base_url="http://souverain.test/v1", http_client=http)
 
 
 async def test_the_assistant_model_alias_answers_with_numbered_links(gw: AssistantGateway) -> None:

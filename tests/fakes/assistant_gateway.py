@@ -26,7 +26,13 @@ from souverain.events import Event, MemorySink
 from souverain.governance.models import UsageRecord, UseCase
 from souverain.governance.quota_memory import InMemoryLimiter
 from souverain.knowledge.types import Retriever
-from souverain.settings import BackendSettings, GovernanceSettings, ModelSettings, RouteSettings
+from souverain.settings import (
+    AssistantSettings,
+    BackendSettings,
+    GovernanceSettings,
+    ModelSettings,
+    RouteSettings,
+)
 from souverain.state import Services
 from tests.conftest import fake_settings
 from tests.fakes.upstream import FakeUpstream
@@ -133,16 +139,21 @@ def wire_assistant(app: FastAPI, retriever: Retriever, options: AssistantOptions
 
 @contextlib.asynccontextmanager
 async def assistant_gateway(
-    tmp_path: Path, upstream: FakeUpstream, retriever: Retriever, options: AssistantOptions | None = None
+    tmp_path: Path,
+    upstream: FakeUpstream,
+    retriever: Retriever,
+    options: AssistantOptions | None = None,
+    public_use_case: str | None = None,
 ) -> AsyncIterator[AssistantGateway]:
-    """The governed application (keys required) with the assistant calling ``chat-fake`` on ``upstream``."""
+    """The governed application (keys required, except for the citizen page's ``public_use_case``) with the
+    assistant calling ``chat-fake`` on ``upstream``."""
+    route = RouteSettings(backend="upstream")
     settings = fake_settings(
         tmp_path,
         governance=GovernanceSettings(auth_required=True),
         backends={"upstream": BackendSettings(kind="openai", base_url=upstream.base_url)},
-        models=[
-            ModelSettings(name="chat-fake", routes=[RouteSettings(backend="upstream")], max_output_tokens=400)
-        ],
+        models=[ModelSettings(name="chat-fake", routes=[route], max_output_tokens=400)],
+        assistant=AssistantSettings(model="chat-fake", public_use_case=public_use_case),
     )
     sink = FailingSink()
     app = create_app(settings, events=sink, limiter=InMemoryLimiter(clock=lambda: 1_800_000_000.0))

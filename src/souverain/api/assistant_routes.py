@@ -1,6 +1,7 @@
-"""The assistant endpoints: ``POST /v1/assistant/chat`` (JSON, or server-sent events when ``stream``),
-``POST /v1/assistant/handover`` (app keys), the staff queue ``GET /admin/handovers`` (admin, operator,
-auditor), and ``assistant_completion``, which answers ``/v1/chat/completions`` for the model ``assistant``.
+"""The assistant endpoints: ``POST /v1/assistant/chat`` (JSON, or server-sent events when ``stream``) and
+``POST /v1/assistant/handover`` (app keys, or the citizen page's configured use case for requests without
+a key), the staff queue ``GET /admin/handovers`` (admin, operator, auditor), and ``assistant_completion``,
+which answers ``/v1/chat/completions`` for the model ``assistant``.
 
 A stream sends ``event: meta`` (conversation, notice, sources), ``event: delta`` (text) repeatedly, then
 ``event: done`` with the same object as the JSON reply; its ``answer`` is authoritative (an answer found
@@ -19,7 +20,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.responses import Response, StreamingResponse
 
-from souverain.api.auth import AppPrincipal, OperatorPrincipal
+from souverain.api.auth import CitizenPrincipal, OperatorPrincipal
 from souverain.api.deps import ServicesDep
 from souverain.assistant import openai_alias
 from souverain.assistant.handover import Status
@@ -111,7 +112,7 @@ def _streaming(chunks: AsyncIterator[bytes]) -> StreamingResponse:
 
 @router.post("/v1/assistant/chat")
 async def assistant_chat(
-    body: ChatIn, request: Request, assistant: AssistantDep, principal: AppPrincipal
+    body: ChatIn, request: Request, assistant: AssistantDep, principal: CitizenPrincipal
 ) -> Response:
     question = Question(body.message, body.language, body.conversation_id, body.collection)
     if body.stream:
@@ -123,7 +124,7 @@ async def assistant_chat(
 
 @router.post("/v1/assistant/handover", status_code=201)
 async def assistant_handover(
-    body: HandoverIn, request: Request, assistant: AssistantDep, principal: AppPrincipal
+    body: HandoverIn, request: Request, assistant: AssistantDep, principal: CitizenPrincipal
 ) -> Response:
     ticket = await assistant.hand_over(
         principal, _request_id(request), body.conversation_id, body.language, body.question
