@@ -5,10 +5,12 @@ refusals with a person offered, the AI notice, conversations, and the gateway's 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from souverain.assistant.models import Conversation
 from souverain.assistant.prompt import NO_ANSWER, SYSTEM_PROMPT
 from souverain.assistant.refusal import Refusals
 from tests.fakes.assistant_gateway import AssistantGateway, assistant_gateway
@@ -229,3 +231,24 @@ async def test_no_answer_without_its_event(gw: AssistantGateway) -> None:
     r = await gw.chat(key.key, message=QUESTION)
     assert r.status_code == 503
     assert r.json()["error"]["code"] == "event_store_unavailable"
+
+
+async def test_expired_conversations_are_purged_as_requests_come(gw: AssistantGateway) -> None:
+    key = gw.provision()
+    past = datetime.now(UTC) - timedelta(days=40)
+    with gw.services.database.sessions() as session:
+        session.add(
+            Conversation(
+                tenant="ministry",
+                use_case="assistant",
+                conversation_id="c-old",
+                language="fr",
+                created_at=past,
+                expires_at=past + timedelta(days=30),
+            )
+        )
+        session.commit()
+    assert (await gw.chat(key.key, message=QUESTION)).status_code == 200
+    assert gw.assistant.conversations.export_conversation("ministry", "c-old") is None
+    [purge] = [e for e in gw.sink.events if e.action == "assistant.purge"]
+    assert purge.details == {"conversations": 1}

@@ -116,3 +116,10 @@ def test_the_staff_queue_filters_by_tenant_and_status(database: Database) -> Non
     assert [t.ticket_id for t in handovers.queue("ministry", "open")] == [first.ticket_id]
     assert handovers.queue("ministry", "closed") == []
     assert handovers.staff_queue(987654, None) == []  # a tenant id that does not exist sees nothing
+
+
+def test_purges_are_spaced_out(database: Database) -> None:
+    store = ConversationStore(database.sessions, purge_every_s=3600)
+    assert store.purge_due()
+    assert not store.purge_due()
+    assert ConversationStore(database.sessions, purge_every_s=0).purge_due()

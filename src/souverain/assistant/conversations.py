@@ -2,13 +2,15 @@
 erased on request (GDPR Art. 15 and 17), purged once expired.
 
 A conversation belongs to one tenant and use case; the same id sent with another use case's key is refused,
-never joined. An expired conversation is gone: its id starts a new one. The methods do blocking database
-work: call them off the event loop.
+never joined. An expired conversation is gone: its id starts a new one, and expired ones are purged as
+requests come (``purge_due``). The methods do blocking database work: call them off the event loop.
 """
 
 from __future__ import annotations
 
 import itertools
+import threading
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -77,9 +79,26 @@ def _rowcount(result: object) -> int:
 class ConversationStore:
     """Conversations and their messages in the application database."""
 
-    def __init__(self, sessions: sessionmaker[Session], clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        clock: Callable[[], datetime] = utcnow,
+        purge_every_s: float = 300.0,
+    ) -> None:
         self.sessions = sessions
         self.clock = clock
+        self.purge_every_s = purge_every_s
+        self._purged_at: float | None = None
+        self._purge_lock = threading.Lock()
+
+    def purge_due(self) -> bool:
+        """Whether ``purge_expired`` should run now (at most every ``purge_every_s``, in this process)."""
+        now = time.monotonic()
+        with self._purge_lock:
+            if self._purged_at is not None and now - self._purged_at < self.purge_every_s:
+                return False
+            self._purged_at = now
+            return True
 
     def open(self, owner: Owner, conversation_id: str | None, language: str) -> ConversationRef:
         """The live conversation ``conversation_id`` of ``owner``, or a new one (409: another use case's)."""

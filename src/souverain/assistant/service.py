@@ -160,8 +160,19 @@ class AssistantService:
         await self._emit(principal, request_id, "assistant.handover.list", {"tickets": len(tickets)})
         return tickets
 
+    async def purge(self, request_id: str) -> int:
+        """Delete the conversations past their retention, recorded as an event when any went."""
+        removed = await asyncio.to_thread(self.conversations.purge_expired)
+        if removed:
+            details = {"conversations": removed}
+            event = Event("assistant.purge", "success", request_id, actor="retention", details=details)
+            await emit_or_refuse(self.events, event)
+        return removed
+
     async def _prepare(self, principal: Principal, request_id: str, question: Question) -> Exchange:
         owner = Owner.of(principal)
+        if self.conversations.purge_due():
+            await self.purge(request_id)
         conversation, history = await asyncio.to_thread(self._load, owner, question)
         exchange = Exchange(principal, request_id, question, owner, conversation, history)
         hits = await asyncio.to_thread(self.retriever.search, self._scope(principal), self._search(exchange))
