@@ -12,6 +12,7 @@ from souverain.cli import (
     evaluate,
     gdpr,
     keys,
+    knowledge,
     models,
     pii,
     serve,
@@ -40,6 +41,8 @@ app.add_typer(pii.app, name="pii")
 app.add_typer(audit.app, name="audit")
 app.add_typer(gdpr.app, name="gdpr")
 app.add_typer(evaluate.app, name="eval")
+app.command("ingest")(knowledge.ingest)
+app.command("search")(knowledge.search)
 
 
 def main() -> None:
