@@ -99,10 +99,11 @@ async def test_invalid_citations_are_removed(gw: AssistantGateway) -> None:
 LOOP = (
     "[1] Carte d'identité perdue à l'étranger\n[2] Passeport\n[1] Carte d'identité perdue à l'étranger\n[1]"
 )
-REASONS = {NO_ANSWER: "no_answer", LOOP: "no_substance"}
+STUCK = "Allez au consulat [1]. " + "Il faut aller au consulat. " * 3
+REASONS = {NO_ANSWER: "no_answer", LOOP: "no_substance", STUCK: "no_substance"}
 
 
-@pytest.mark.parametrize("reply", ["Allez à la mairie [9].", "Allez à la mairie.", NO_ANSWER, LOOP])
+@pytest.mark.parametrize("reply", ["Allez à la mairie [9].", "Allez à la mairie.", NO_ANSWER, LOOP, STUCK])
 async def test_an_answer_without_a_valid_citation_is_refused_and_a_person_offered(
     gw: AssistantGateway, reply: str
 ) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from souverain.assistant.answer_stream import AnswerFilter
-from souverain.assistant.citations import check, numbers, substance
+from souverain.assistant.citations import check, numbers, repeats, substance
 from souverain.assistant.confidence import RetrievalConfidence
 from tests.fakes.retriever import passage
 
@@ -94,3 +94,9 @@ def test_confidence_thresholds_decide_sources_and_refusal() -> None:
 def test_substance_counts_what_an_answer_says_beyond_citations_and_titles() -> None:
     assert substance("[1] Carte d'identité\n[2] Passeport [1]", SOURCES) == 0
     assert substance("Déclarez la perte [1].", SOURCES) == len("Déclarezlaperte")
+
+
+def test_repeats_counts_the_most_repeated_sentence() -> None:
+    assert repeats("Er muss gehen [1]. Er muss  gehen. er muss gehen [2]! Danach nicht.") == 3
+    assert repeats("Déclarez la perte [1]. Demandez un passeport [2].") == 1
+    assert repeats("Oui. Oui. Oui.") == 0  # too short to be a sentence worth counting

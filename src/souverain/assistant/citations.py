@@ -8,6 +8,7 @@ Forms like ``[Source 2]`` are written back as ``[2]``. An answer without any val
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -87,6 +88,14 @@ def substance(text: str, sources: Sequence[SearchHit]) -> int:
             if name:
                 rest = rest.replace(name.casefold(), " ")
     return sum(1 for c in rest if c.isalpha())
+
+
+def repeats(text: str) -> int:
+    """How often the answer's most repeated sentence (three words or more) occurs: a looping model says the
+    same sentence again and again."""
+    pieces = (" ".join(p.casefold().split()) for p in re.split(r"[.!?\n]+", strip_citations(text)))
+    counts = Counter(p for p in pieces if len(p.split()) >= 3)
+    return max(counts.values(), default=0)
 
 
 def check(text: str, sources: Sequence[SearchHit]) -> CheckedAnswer:

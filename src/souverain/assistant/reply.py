@@ -49,7 +49,8 @@ class Reply:
     grounded: bool
     handover_offered: bool
     provenance: Provenance
-    # why it is not grounded: low_confidence, no_answer, no_valid_citation or no_substance
+    # why it is not grounded: low_confidence, no_answer, no_valid_citation or no_substance (it only lists
+    # sources, or loops)
     reason: str | None = None
 
     def as_dict(self) -> dict[str, Any]:

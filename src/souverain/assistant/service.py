@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from souverain.assistant.answer_stream import AnswerFilter
-from souverain.assistant.citations import Citation, cite, substance
+from souverain.assistant.citations import Citation, cite, repeats, substance
 from souverain.assistant.confidence import RetrievalConfidence
 from souverain.assistant.conversations import Answer, ConversationRef, ConversationStore, Owner
 from souverain.assistant.handover import HandoverStore, Status, Ticket
@@ -326,6 +326,7 @@ class AssistantService:
 
 
 MIN_SUBSTANCE = 20  # letters an answer must say beyond its citations and the sources' titles
+MAX_REPEATS = 3  # a sentence said this often is a model in a loop (seen with the 1.5B model in German)
 
 
 def _not_grounded(
@@ -342,7 +343,7 @@ def _not_grounded(
         return "no_answer"
     if not citations:
         return "no_valid_citation"
-    if substance(text, sources) < MIN_SUBSTANCE:
+    if substance(text, sources) < MIN_SUBSTANCE or repeats(text) >= MAX_REPEATS:
         return "no_substance"
     return None
 
