@@ -53,6 +53,8 @@ def _json(body: object, headers: dict[str, str] | None = None) -> Response:
 async def list_models(services: ServicesDep, principal: AppPrincipal) -> Response:
     use_case = principal.use_case
     names = [n for n in services.router.models if use_case is not None and n in use_case.allowed_models]
+    if services.settings.assistant.model in names:  # the assistant answers with a model the key may call
+        names.append(ASSISTANT_MODEL)
     return _json(responses.models_list(names, services.started_at))
 
 
