@@ -68,18 +68,14 @@ def ids(service: KnowledgeService, query: str, **request: object) -> list[str]:
 def test_the_migration_creates_the_vector_column_and_indexes(service: KnowledgeService) -> None:
     assert isinstance(service.index, PgIndex)
     with service.database.engine.connect() as connection:
-        indexes = set(
-            connection.execute(
-                text("SELECT indexname FROM pg_indexes WHERE tablename = 'knowledge_chunks'")
-            ).scalars()
-        )
+        indexes = set(connection.execute(text("SELECT indexname FROM pg_indexes")).scalars())
         kind = connection.execute(
             text(
                 "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attname = 'embedding_vec' "
                 "AND attrelid = 'knowledge_chunks'::regclass"
             )
         ).scalar_one()
-    assert {"ix_knowledge_chunks_tsv", "ix_knowledge_chunks_embedding_vec"} <= indexes
+    assert {"ix_knowledge_documents_tsv", "ix_knowledge_chunks_embedding_vec"} <= indexes
     assert kind == "vector(512)"
 
 
@@ -121,7 +117,8 @@ def test_dense_search_honours_collections_and_filters(service: KnowledgeService)
         rows = connection.execute(text("SELECT id, collection_id FROM knowledge_chunks")).all()
         chunks: dict[int, int] = {row[0]: row[1] for row in rows}
     assert nearest
-    assert {chunks[chunk] for chunk in nearest} == {collection.id}
+    assert {chunks[item.chunk_id] for item in nearest} == {collection.id}
+    assert [item.score for item in nearest] == sorted((item.score for item in nearest), reverse=True)
     assert len(only) == 2  # CARTE's two sections, none of PERMIS
     assert ids(service, "carte permis", filters={"theme": "Transports"}) == ["F1460"]
 

@@ -15,7 +15,7 @@ from sqlalchemy import text
 from souverain.errors import Conflict, InvalidRequest, NotFound
 from souverain.knowledge.embedder import HashingEmbedder
 from souverain.knowledge.index_sqlite import SqliteIndex
-from souverain.knowledge.search import RetrievalConfig
+from souverain.knowledge.search import RetrievalConfig, query_terms
 from souverain.knowledge.service import KnowledgeService
 from souverain.knowledge.types import SearchRequest
 from souverain.settings import Classification
@@ -88,7 +88,7 @@ def test_a_changed_page_is_replaced_whole(service: KnowledgeService) -> None:
     )
     assert "ANTS" not in hit.text
     assert hit.title == "Permis de conduire"
-    assert fts_rows(service) == 3 + 1  # CARTE has two sections: 2 + PERMIS 1 + NAISSANCE 1
+    assert fts_rows(service) == 3  # one row of terms per document
 
 
 def test_delete_removes_the_page_and_its_index_entries(service: KnowledgeService) -> None:
@@ -193,3 +193,27 @@ def test_request_checks(service: KnowledgeService) -> None:
         service.create_collection(TENANT, "aides", Classification.PUBLIC, ["guichet"])
     with pytest.raises(InvalidRequest):
         service.create_collection(TENANT, "bad name!", Classification.PUBLIC)
+
+
+def test_the_passage_chosen_is_the_one_about_the_question(service: KnowledgeService) -> None:
+    sections = [
+        "# Conditions\n\nLe demandeur doit résider en France depuis plus de trois mois.",
+        "# Montant\n\nLe montant mensuel dépend des ressources du foyer.",
+        "# Recours\n\nEn cas de refus, un recours gracieux est adressé à la caisse dans les deux mois.",
+        "# Pièces\n\nUn justificatif de domicile et une pièce d'identité sont demandés.",
+        "# Versement\n\nL'aide est versée le cinq de chaque mois sur le compte bancaire.",
+    ]
+    service.ingest(TENANT, "aides", [page("AIDE", "Aide au logement", "\n\n".join(sections)), PERMIS])
+    [first, second] = service.search(READER, SearchRequest("recours après un refus", ("aides",), k=2))
+    assert (first.document_id, first.section) == ("AIDE", "Recours")
+    assert second.score == pytest.approx(first.score / 2, rel=1e-3)  # a second passage counts half
+
+
+def test_stop_words_of_any_language_are_not_searched(service: KnowledgeService) -> None:
+    analyzer = service.retriever.analyzer
+    assert query_terms(analyzer, "Qu'est-ce que la médiation familiale ?") == [
+        "mediat",
+        "familial",
+        "mediation",
+    ]
+    assert "die" not in query_terms(analyzer, "Wie beantrage ich die Sozialhilfe?")

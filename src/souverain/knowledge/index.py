@@ -2,8 +2,8 @@
 they both rely on, and the checks on query terms and metadata filters.
 
 The SQLite tier (``index_sqlite``) and the PostgreSQL tier (``index_pg``) index the same analysed terms
-(``souverain.knowledge.analysis``), so a query finds the same chunks on both; only the ranking formula
-differs (BM25 in FTS5, ``ts_rank`` in PostgreSQL).
+(``souverain.knowledge.analysis``), so a query finds the same documents on both; only the ranking formula
+differs (BM25 in FTS5, ``ts_rank`` in PostgreSQL). Full text is per document, vectors per chunk.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ class Analyzer(Protocol):
 
 @dataclass(frozen=True)
 class ChunkRow:
-    """One chunk ready to be written: its text, its vector, and its analysed terms per field."""
+    """One chunk ready to be written, with its vector."""
 
     document_pk: int
     collection_id: int
@@ -46,16 +46,33 @@ class ChunkRow:
     section: str
     text: str
     embedding: np.ndarray  # float32, unit length
+
+
+@dataclass(frozen=True)
+class DocumentTerms:
+    """A document's analysed terms for the full-text index, per field."""
+
+    document_pk: int
     title_terms: str  # empty when the collection does not index titles
-    section_terms: str
-    body_terms: str
+    body_terms: str  # its sections' headings and its text
+
+
+@dataclass(frozen=True)
+class Scored:
+    """A chunk found by the dense side, with its document and its similarity to the query."""
+
+    chunk_id: int
+    document_pk: int
+    score: float
 
 
 class Index(Protocol):
-    """Writes chunks and finds candidates; chunks are removed by deleting their document (cascade)."""
+    """Full text per document, vectors per chunk; both go when their document is deleted (cascade)."""
 
-    def write(self, connection: Connection, rows: Sequence[ChunkRow]) -> None:
-        """Insert the chunks and their lexical and vector entries."""
+    def write(
+        self, connection: Connection, documents: Sequence[DocumentTerms], chunks: Sequence[ChunkRow]
+    ) -> None:
+        """Insert the documents' terms and the chunks with their vectors."""
         ...
 
     def lexical(
@@ -66,7 +83,7 @@ class Index(Protocol):
         filters: Mapping[str, str],
         limit: int,
     ) -> list[int]:
-        """Chunk ids matching any of ``terms``, best full-text score first."""
+        """Ids of documents matching any of ``terms``, best full-text score first."""
         ...
 
     def dense(
@@ -76,8 +93,19 @@ class Index(Protocol):
         vector: np.ndarray,
         filters: Mapping[str, str],
         limit: int,
-    ) -> list[int]:
-        """Chunk ids nearest to ``vector``, nearest first."""
+    ) -> list[Scored]:
+        """The chunks nearest to ``vector``, nearest first."""
+        ...
+
+    def within(
+        self,
+        connection: Connection,
+        collections: Sequence[CollectionView],
+        document_pks: Sequence[int],
+        vector: np.ndarray,
+        per_document: int,
+    ) -> list[Scored]:
+        """Up to ``per_document`` chunks of each given document, nearest to ``vector`` first."""
         ...
 
 

@@ -14,17 +14,25 @@ from sqlalchemy import Connection, text
 
 from souverain.errors import BackendUnavailable
 from souverain.knowledge.collections import CollectionView
-from souverain.knowledge.index import ChunkRow, query_terms, vector_bytes
+from souverain.knowledge.index import ChunkRow, DocumentTerms, Scored, query_terms, vector_bytes
 
-# title, section and body weigh as tsvector classes A, B and D; ts_rank takes the weights as {D, C, B, A}
+# title and body weigh as tsvector classes A and D; ts_rank takes the weights as {D, C, B, A}
 _RANK_WEIGHTS = "{0.5, 0.6, 0.75, 1.0}"
-_INSERT = text(
+_TERMS = text(
+    "UPDATE knowledge_documents SET tsv = setweight(to_tsvector('simple', :title), 'A') || "
+    "to_tsvector('simple', :body) WHERE id = :id"
+)
+_CHUNK = text(
     "INSERT INTO knowledge_chunks "
-    "(document_pk, collection_id, ordinal, section, text, embedding, tsv, embedding_vec) VALUES "
-    "(:document_pk, :collection_id, :ordinal, :section, :text, :embedding, "
-    "setweight(to_tsvector('simple', :title_terms), 'A') || "
-    "setweight(to_tsvector('simple', :section_terms), 'B') || to_tsvector('simple', :body_terms), "
-    "CAST(:vector AS vector))"
+    "(document_pk, collection_id, ordinal, section, text, embedding, embedding_vec) VALUES "
+    "(:document_pk, :collection_id, :ordinal, :section, :text, :embedding, CAST(:vector AS vector))"
+)
+_WITHIN = text(
+    "SELECT id, document_pk, score FROM (SELECT c.id, c.document_pk, "
+    "-(c.embedding_vec <#> CAST(:vector AS vector)) AS score, row_number() OVER ("
+    "PARTITION BY c.document_pk ORDER BY c.embedding_vec <#> CAST(:vector AS vector), c.id) AS position "
+    "FROM knowledge_chunks c WHERE c.document_pk = ANY(:documents) AND c.collection_id = ANY(:collections)"
+    ") ranked WHERE position <= :per_document ORDER BY document_pk, score DESC"
 )
 
 
@@ -71,29 +79,32 @@ class PgIndex:
                 code="pgvector_missing",
             )
 
-    def write(self, connection: Connection, rows: Sequence[ChunkRow]) -> None:
-        """Insert the chunks with their weighted term vectors and embeddings, in one round of statements."""
+    def write(
+        self, connection: Connection, documents: Sequence[DocumentTerms], chunks: Sequence[ChunkRow]
+    ) -> None:
+        """Set the documents' weighted term vectors and insert the chunks with their embeddings."""
         self.check(connection)
-        if not rows:
-            return
-        connection.execute(
-            _INSERT,
-            [
-                {
-                    "document_pk": row.document_pk,
-                    "collection_id": row.collection_id,
-                    "ordinal": row.ordinal,
-                    "section": row.section,
-                    "text": row.text,
-                    "embedding": vector_bytes(row.embedding),
-                    "title_terms": row.title_terms,
-                    "section_terms": row.section_terms,
-                    "body_terms": row.body_terms,
-                    "vector": vector_literal(row.embedding),
-                }
-                for row in rows
-            ],
-        )
+        if documents:
+            connection.execute(
+                _TERMS,
+                [{"id": d.document_pk, "title": d.title_terms, "body": d.body_terms} for d in documents],
+            )
+        if chunks:
+            connection.execute(
+                _CHUNK,
+                [
+                    {
+                        "document_pk": row.document_pk,
+                        "collection_id": row.collection_id,
+                        "ordinal": row.ordinal,
+                        "section": row.section,
+                        "text": row.text,
+                        "embedding": vector_bytes(row.embedding),
+                        "vector": vector_literal(row.embedding),
+                    }
+                    for row in chunks
+                ],
+            )
 
     def lexical(
         self,
@@ -103,18 +114,17 @@ class PgIndex:
         filters: Mapping[str, str],
         limit: int,
     ) -> list[int]:
-        """Chunk ids matching any term, by ``ts_rank`` with field weights."""
+        """Ids of documents matching any term, by ``ts_rank`` with field weights."""
         self.check(connection)
         kept = query_terms(terms)
         if not kept or not collections:
             return []
         condition, params = filter_clause(filters)
-        join = " JOIN knowledge_documents d ON d.id = c.document_pk" if filters else ""
         statement = text(
             # fixed fragments only; every value is a bound parameter
-            f"SELECT c.id FROM knowledge_chunks c{join}, to_tsquery('simple', :query) q "  # noqa: S608
-            f"WHERE c.tsv @@ q AND c.collection_id = ANY(:collections){condition} "
-            f"ORDER BY ts_rank('{_RANK_WEIGHTS}', c.tsv, q) DESC, c.id LIMIT :limit"
+            "SELECT d.id FROM knowledge_documents d, to_tsquery('simple', :query) q "  # noqa: S608
+            f"WHERE d.tsv @@ q AND d.collection_id = ANY(:collections){condition} "
+            f"ORDER BY ts_rank('{_RANK_WEIGHTS}', d.tsv, q) DESC, d.id LIMIT :limit"
         )
         # terms are word characters only (query_terms), quoted as tsquery lexemes
         params_all: dict[str, object] = {
@@ -132,8 +142,8 @@ class PgIndex:
         vector: np.ndarray,
         filters: Mapping[str, str],
         limit: int,
-    ) -> list[int]:
-        """Chunk ids nearest to ``vector`` through the HNSW index, scanning on while filters reject rows."""
+    ) -> list[Scored]:
+        """The chunks nearest to ``vector`` through the HNSW index, scanning on while filters reject rows."""
         self.check(connection)
         if not collections:
             return []
@@ -142,7 +152,8 @@ class PgIndex:
         condition, params = filter_clause(filters)
         join = " JOIN knowledge_documents d ON d.id = c.document_pk" if filters else ""
         statement = text(
-            f"SELECT c.id FROM knowledge_chunks c{join} "  # noqa: S608 - fixed fragments, values bound
+            "SELECT c.id, c.document_pk, -(c.embedding_vec <#> CAST(:vector AS vector)) "  # noqa: S608 - bound
+            f"FROM knowledge_chunks c{join} "
             f"WHERE c.collection_id = ANY(:collections){condition} "
             "ORDER BY c.embedding_vec <#> CAST(:vector AS vector) LIMIT :limit"
         )
@@ -152,4 +163,24 @@ class PgIndex:
             "limit": limit,
             **params,
         }
-        return list(connection.execute(statement, params_all).scalars())
+        return [Scored(row[0], row[1], float(row[2])) for row in connection.execute(statement, params_all)]
+
+    def within(
+        self,
+        connection: Connection,
+        collections: Sequence[CollectionView],
+        document_pks: Sequence[int],
+        vector: np.ndarray,
+        per_document: int,
+    ) -> list[Scored]:
+        """Up to ``per_document`` chunks of each document, nearest first (exact: a handful of documents)."""
+        self.check(connection)
+        if not document_pks or not collections:
+            return []
+        params = {
+            "vector": vector_literal(vector),
+            "documents": list(document_pks),
+            "collections": [collection.id for collection in collections],
+            "per_document": per_document,
+        }
+        return [Scored(row[0], row[1], float(row[2])) for row in connection.execute(_WITHIN, params)]

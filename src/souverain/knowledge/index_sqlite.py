@@ -1,5 +1,5 @@
-"""The embedded tier's index: SQLite FTS5 with BM25 over the analysed terms, and exact vector search in
-numpy (see ``souverain.knowledge.vectors`` for why not sqlite-vec).
+"""The embedded tier's index: SQLite FTS5 with BM25 over each document's analysed terms, and exact vector
+search over chunks in numpy (see ``souverain.knowledge.vectors`` for why not sqlite-vec).
 
 FTS5's ``unicode61`` tokenizer with ``remove_diacritics 2`` folds whatever accents the analyser left, so
 "démarche", "demarche" and "DÉMARCHES" meet; the analyser has already stemmed and dropped stop words.
@@ -15,7 +15,7 @@ import numpy as np
 from sqlalchemy import Connection, Table, bindparam, insert, text
 
 from souverain.knowledge.collections import CollectionView
-from souverain.knowledge.index import ChunkRow, query_terms, vector_bytes
+from souverain.knowledge.index import ChunkRow, DocumentTerms, Scored, query_terms, vector_bytes
 from souverain.knowledge.models import KnowledgeChunk
 from souverain.knowledge.vectors import VectorCache
 
@@ -24,10 +24,9 @@ _CHUNKS = cast(Table, KnowledgeChunk.__table__)
 
 @dataclass(frozen=True)
 class FieldWeights:
-    """BM25 weights of the title, section and body columns (a title match says more than a body one)."""
+    """BM25 weights of the title and body columns (a title match says more than a body one)."""
 
     title: float = 2.0
-    section: float = 1.5
     body: float = 1.0
 
 
@@ -50,30 +49,30 @@ class SqliteIndex:
         self.vectors = VectorCache(dimensions)
         self.weights = weights or FieldWeights()
 
-    def write(self, connection: Connection, rows: Sequence[ChunkRow]) -> None:
-        """Insert the chunks, then their terms under the chunk ids as FTS rowids."""
-        if not rows:
-            return
-        values = [
-            {
-                "document_pk": row.document_pk,
-                "collection_id": row.collection_id,
-                "ordinal": row.ordinal,
-                "section": row.section,
-                "text": row.text,
-                "embedding": vector_bytes(row.embedding),
-            }
-            for row in rows
-        ]
-        statement = insert(_CHUNKS).returning(_CHUNKS.c.id, sort_by_parameter_order=True)
-        ids = connection.execute(statement, values).scalars().all()
-        connection.execute(
-            text("INSERT INTO knowledge_fts (rowid, title, section, body) VALUES (:id, :t, :s, :b)"),
-            [
-                {"id": chunk_id, "t": row.title_terms, "s": row.section_terms, "b": row.body_terms}
-                for chunk_id, row in zip(ids, rows, strict=True)
-            ],
-        )
+    def write(
+        self, connection: Connection, documents: Sequence[DocumentTerms], chunks: Sequence[ChunkRow]
+    ) -> None:
+        """Insert the documents' terms (FTS rowid = document id), then the chunks."""
+        if documents:
+            connection.execute(
+                text("INSERT INTO knowledge_fts (rowid, title, body) VALUES (:id, :title, :body)"),
+                [{"id": d.document_pk, "title": d.title_terms, "body": d.body_terms} for d in documents],
+            )
+        if chunks:
+            connection.execute(
+                insert(_CHUNKS),
+                [
+                    {
+                        "document_pk": row.document_pk,
+                        "collection_id": row.collection_id,
+                        "ordinal": row.ordinal,
+                        "section": row.section,
+                        "text": row.text,
+                        "embedding": vector_bytes(row.embedding),
+                    }
+                    for row in chunks
+                ],
+            )
 
     def lexical(
         self,
@@ -83,23 +82,21 @@ class SqliteIndex:
         filters: Mapping[str, str],
         limit: int,
     ) -> list[int]:
-        """Chunk ids matching any term, by BM25 (FTS5's ``bm25`` is lower-is-better)."""
+        """Ids of documents matching any term, by BM25 (FTS5's ``bm25`` is lower-is-better)."""
         kept = query_terms(terms)
         if not kept or not collections:
             return []
         condition, params = filter_clause(filters)
-        join = " JOIN knowledge_documents d ON d.id = c.document_pk" if filters else ""
         statement = text(
             # fixed fragments only; every value is a bound parameter
-            "SELECT c.id FROM knowledge_fts JOIN knowledge_chunks c ON c.id = knowledge_fts.rowid"  # noqa: S608
-            f"{join} WHERE knowledge_fts MATCH :match AND c.collection_id IN :collections{condition} "
-            "ORDER BY bm25(knowledge_fts, :wt, :ws, :wb) LIMIT :limit"
+            "SELECT d.id FROM knowledge_fts JOIN knowledge_documents d ON d.id = knowledge_fts.rowid "  # noqa: S608
+            f"WHERE knowledge_fts MATCH :match AND d.collection_id IN :collections{condition} "
+            "ORDER BY bm25(knowledge_fts, :wt, :wb) LIMIT :limit"
         ).bindparams(bindparam("collections", expanding=True))
         params.update(
             match=" OR ".join(f'"{term}"' for term in kept),
             collections=[collection.id for collection in collections],
             wt=self.weights.title,
-            ws=self.weights.section,
             wb=self.weights.body,
             limit=limit,
         )
@@ -112,10 +109,21 @@ class SqliteIndex:
         vector: np.ndarray,
         filters: Mapping[str, str],
         limit: int,
-    ) -> list[int]:
-        """Chunk ids nearest to ``vector`` by exact inner product (cosine: rows are unit length)."""
+    ) -> list[Scored]:
+        """The chunks nearest to ``vector`` by exact inner product (cosine: rows are unit length)."""
         allowed = _matching_documents(connection, collections, filters) if filters else None
         return self.vectors.nearest(connection, collections, vector, limit, allowed)
+
+    def within(
+        self,
+        connection: Connection,
+        collections: Sequence[CollectionView],
+        document_pks: Sequence[int],
+        vector: np.ndarray,
+        per_document: int,
+    ) -> list[Scored]:
+        """Up to ``per_document`` chunks of each document, nearest first, from the cached matrices."""
+        return self.vectors.within(connection, collections, document_pks, vector, per_document)
 
 
 def _matching_documents(

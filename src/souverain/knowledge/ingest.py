@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import cast
 
+import numpy as np
 from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from souverain.errors import NotFound
 from souverain.knowledge.collections import CollectionView, bump_revision
 from souverain.knowledge.embedder import Embedder
-from souverain.knowledge.index import Analyzer, ChunkRow, Index
+from souverain.knowledge.index import Analyzer, ChunkRow, DocumentTerms, Index
 from souverain.knowledge.models import KnowledgeDocument
 from souverain.knowledge.types import Chunk, SourceDocument
 from souverain.storage.orm import utcnow
@@ -145,49 +146,33 @@ class Ingestor:
         ]
         vectors = iter(self.embedder.encode(texts))
         with self.sessions.begin() as session:
-            connection = session.connection()
+            terms: list[DocumentTerms] = []
             rows: list[ChunkRow] = []
             for document, digest, chunks in chunked:
                 if document.id in existing:
                     _delete_documents(session, collection, [document.id])
                 document_pk = _insert_document(session, collection, document, digest)
-                rows.extend(self._rows(collection, document, document_pk, chunks, vectors))
+                terms.append(self._terms(collection, document, document_pk, chunks))
+                rows.extend(_rows(collection, document_pk, chunks, vectors))
                 existing[document.id] = digest
                 if document.id in known:
                     report.updated += 1
                 else:
                     report.added += 1
                     known.add(document.id)
-            self.index.write(connection, rows)
+            self.index.write(session.connection(), terms, rows)
             bump_revision(session, collection.id)
         report.chunks += len(rows)
 
-    def _rows(
-        self,
-        collection: CollectionView,
-        document: SourceDocument,
-        document_pk: int,
-        chunks: Sequence[Chunk],
-        vectors: Iterator[object],
-    ) -> list[ChunkRow]:
+    def _terms(
+        self, collection: CollectionView, document: SourceDocument, document_pk: int, chunks: Sequence[Chunk]
+    ) -> DocumentTerms:
+        """The document's analysed title (if the collection indexes titles) and body (sections and text)."""
         analyze = self.analyzer.analyze
-        title_terms = " ".join(analyze(document.title, document.language)) if collection.index_titles else ""
-        rows = []
-        for chunk in chunks:
-            rows.append(
-                ChunkRow(
-                    document_pk=document_pk,
-                    collection_id=collection.id,
-                    ordinal=chunk.ordinal,
-                    section=chunk.section,
-                    text=chunk.text,
-                    embedding=next(vectors),  # type: ignore[arg-type]
-                    title_terms=title_terms,
-                    section_terms=" ".join(analyze(chunk.section, document.language)),
-                    body_terms=" ".join(analyze(chunk.text, document.language)),
-                )
-            )
-        return rows
+        sections = dict.fromkeys(chunk.section for chunk in chunks if chunk.section)
+        body = "\n".join([*sections, *(chunk.text for chunk in chunks)])
+        title = " ".join(analyze(document.title, document.language)) if collection.index_titles else ""
+        return DocumentTerms(document_pk, title, " ".join(analyze(body, document.language)))
 
     def _prune(self, collection: CollectionView, document_ids: set[str]) -> int:
         if not document_ids:
@@ -239,3 +224,19 @@ def _batches(documents: Iterable[SourceDocument], size: int) -> Iterator[list[So
     while batch := list(islice(iterator, size)):
         # a document repeated within a batch: the last occurrence wins, as it would across batches
         yield list({document.id: document for document in batch}.values())
+
+
+def _rows(
+    collection: CollectionView, document_pk: int, chunks: Sequence[Chunk], vectors: Iterator[np.ndarray]
+) -> list[ChunkRow]:
+    return [
+        ChunkRow(
+            document_pk=document_pk,
+            collection_id=collection.id,
+            ordinal=chunk.ordinal,
+            section=chunk.section,
+            text=chunk.text,
+            embedding=next(vectors),
+        )
+        for chunk in chunks
+    ]

@@ -16,6 +16,7 @@ import numpy as np
 from sqlalchemy import Connection, text
 
 from souverain.knowledge.collections import CollectionView
+from souverain.knowledge.index import Scored
 
 
 @dataclass(frozen=True)
@@ -70,20 +71,52 @@ class VectorCache:
         vector: np.ndarray,
         limit: int,
         allowed_documents: np.ndarray | None = None,
-    ) -> list[int]:
-        """Chunk ids of the ``limit`` rows most similar to ``vector`` across ``collections``."""
-        scored: list[tuple[float, int]] = []
+    ) -> list[Scored]:
+        """The ``limit`` chunks most similar to ``vector`` across ``collections``."""
+        scored: list[Scored] = []
         for collection in collections:
             matrix = self.matrix(connection, collection)
-            scores = matrix.vectors @ vector
-            ids = matrix.chunk_ids
+            scores = matrix.vectors @ vector  # one pass over the whole matrix: a few milliseconds
             if allowed_documents is not None:
-                keep = np.isin(matrix.document_pks, allowed_documents)
-                scores, ids = scores[keep], ids[keep]
+                scores = np.where(np.isin(matrix.document_pks, allowed_documents), scores, -np.inf)
             top = _top(scores, limit)
-            scored.extend(zip(scores[top].tolist(), ids[top].tolist(), strict=True))
-        scored.sort(key=lambda pair: -pair[0])
-        return [chunk_id for _, chunk_id in scored[:limit]]
+            top = top[np.isfinite(scores[top])]
+            scored.extend(_scored(matrix, top, scores[top]))
+        scored.sort(key=lambda item: -item.score)
+        return scored[:limit]
+
+    def within(
+        self,
+        connection: Connection,
+        collections: Sequence[CollectionView],
+        document_pks: Sequence[int],
+        vector: np.ndarray,
+        per_document: int,
+    ) -> list[Scored]:
+        """Up to ``per_document`` chunks of each of ``document_pks``, most similar first."""
+        wanted = np.asarray(document_pks, dtype=np.int64)
+        found: list[Scored] = []
+        for collection in collections:
+            matrix = self.matrix(connection, collection)
+            rows = np.nonzero(np.isin(matrix.document_pks, wanted))[0]
+            found.extend(_scored(matrix, rows, matrix.vectors[rows] @ vector))
+        found.sort(key=lambda item: (item.document_pk, -item.score))
+        kept: list[Scored] = []
+        counts: dict[int, int] = {}
+        for item in found:
+            counts[item.document_pk] = counts.get(item.document_pk, 0) + 1
+            if counts[item.document_pk] <= per_document:
+                kept.append(item)
+        return kept
+
+
+def _scored(matrix: _Matrix, rows: np.ndarray, scores: np.ndarray) -> list[Scored]:
+    return [
+        Scored(int(chunk), int(document), float(score))
+        for chunk, document, score in zip(
+            matrix.chunk_ids[rows].tolist(), matrix.document_pks[rows].tolist(), scores.tolist(), strict=True
+        )
+    ]
 
 
 def _top(scores: np.ndarray, limit: int) -> np.ndarray:

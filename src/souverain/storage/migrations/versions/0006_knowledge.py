@@ -1,8 +1,10 @@
 """Knowledge base: collections, documents and chunks, with a full-text and a vector index per dialect.
 
-SQLite gets an FTS5 table over the analysed terms (kept in step with the chunks by a delete trigger);
-PostgreSQL gets a ``tsvector`` column with a GIN index and, where the ``vector`` extension can be
-created, a pgvector column with an HNSW index. A PostgreSQL server without pgvector still migrates
+Full text is per document (a page is what a question is about; chunk-level BM25 favours the short link
+pages that merely repeat a title): SQLite gets an FTS5 table over each document's analysed terms, kept in
+step by a delete trigger; PostgreSQL gets a ``tsvector`` column on documents with a GIN index. Vectors are
+per chunk: PostgreSQL gets, where the ``vector`` extension can be created, a pgvector column with an
+HNSW index. A PostgreSQL server without pgvector still migrates
 (the gateway runs on it); the knowledge service then refuses to serve, saying why.
 
 Revision ID: 0006
@@ -85,21 +87,22 @@ def upgrade() -> None:
 
 
 def _sqlite_fulltext() -> None:
-    # the analysed terms (stemmed, stop words removed), one column per field so BM25 can weigh them
+    # a document's analysed terms (stemmed, stop words removed), one column per field so BM25 can weigh
+    # them; the rowid is the document's id
     op.execute(
         "CREATE VIRTUAL TABLE knowledge_fts USING fts5("
-        "title, section, body, tokenize = 'unicode61 remove_diacritics 2')"
+        "title, body, tokenize = 'unicode61 remove_diacritics 2')"
     )
-    # chunks go when their document or collection goes (cascades fire triggers): so do their terms
+    # documents go when their collection goes (cascades fire triggers): so do their terms
     op.execute(
-        "CREATE TRIGGER knowledge_chunks_fts_delete AFTER DELETE ON knowledge_chunks "
+        "CREATE TRIGGER knowledge_documents_fts_delete AFTER DELETE ON knowledge_documents "
         "BEGIN DELETE FROM knowledge_fts WHERE rowid = old.id; END"
     )
 
 
 def _postgresql_indexes() -> None:
-    op.execute("ALTER TABLE knowledge_chunks ADD COLUMN tsv tsvector")
-    op.execute("CREATE INDEX ix_knowledge_chunks_tsv ON knowledge_chunks USING gin (tsv)")
+    op.execute("ALTER TABLE knowledge_documents ADD COLUMN tsv tsvector")
+    op.execute("CREATE INDEX ix_knowledge_documents_tsv ON knowledge_documents USING gin (tsv)")
     if not _create_vector_extension():
         return
     op.execute(f"ALTER TABLE knowledge_chunks ADD COLUMN embedding_vec vector({DIMENSIONS})")
@@ -123,7 +126,7 @@ def _create_vector_extension() -> bool:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
-        op.execute("DROP TRIGGER IF EXISTS knowledge_chunks_fts_delete")
+        op.execute("DROP TRIGGER IF EXISTS knowledge_documents_fts_delete")
         op.execute("DROP TABLE IF EXISTS knowledge_fts")
     op.drop_table("knowledge_chunks")
     op.drop_table("knowledge_documents")
