@@ -11,7 +11,6 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from souverain.api import knowledge_routes
 from souverain.app import create_app
 from souverain.events import MemorySink
 from souverain.settings import GovernanceSettings
@@ -56,8 +55,6 @@ async def api(tmp_path: Path) -> AsyncIterator[Api]:
     settings = fake_settings(tmp_path, governance=GovernanceSettings(auth_required=True))
     sink = MemorySink()
     app = create_app(settings, events=sink)
-    if not any(getattr(route, "path", None) == "/v1/search" for route in app.routes):
-        app.include_router(knowledge_routes.router)  # until the application includes the router itself
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://souverain.test") as client:
