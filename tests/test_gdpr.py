@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from souverain.assistant.conversations import Answer, Owner
 from souverain.audit.checkpoints import stored_checkpoints
 from souverain.audit.models import EVENTS
 from souverain.audit.verify import verify
@@ -161,3 +162,24 @@ async def test_erasure_removes_the_person_everywhere_and_the_trail_still_verifie
     jean_export = await office.export(OTHER_EMAIL)
     assert [e["request_id"] for e in jean_export["stores"]["audit_events"]] == [jean]
     assert jean_export["counts"]["vaults"] == 1
+
+
+async def test_the_assistants_stored_conversation_is_exported_and_erased(office: Office) -> None:
+    await office.converse("conv-marie", f"Mon matricule est {MATRICULE}.")
+    store = office.gateway.services.assistant.conversations
+    ref = store.open(Owner("ministry", "assistant", 30), "conv-marie", "fr")
+    store.add_exchange(ref, f"Mon matricule est {MATRICULE}.", "fr", Answer("Voir [1].", [], grounded=True))
+    other = store.open(Owner("ministry", "assistant", 30), "conv-other", "fr")
+    store.add_exchange(other, "Bonjour", "fr", Answer("Bonjour.", [], grounded=False))
+
+    found = await office.export(MATRICULE)
+    [conversation] = found["stores"]["conversations"]
+    assert MATRICULE in str(conversation)
+    r = await office.gateway.client.post(
+        "/admin/gdpr/erase", json={"subject": MATRICULE}, headers=office.admin
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["removed"]["conversations"] >= 3  # the conversation and its two messages
+    assert store.export_conversation("ministry", "conv-marie") is None
+    assert store.export_conversation("ministry", "conv-other") is not None
+    assert MATRICULE.encode() not in _database_bytes(office.data_file)
