@@ -6,6 +6,7 @@ load) ends the command with its message and exit status 1, not with a traceback.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from collections.abc import Callable
@@ -20,7 +21,7 @@ from souverain.app import create_app
 from souverain.bundled import ModelIntegrityError
 from souverain.cli.common import load_settings
 from souverain.cli.governance import actor, open_database, open_registry, run, say
-from souverain.errors import SouverainError
+from souverain.errors import NotFound, SouverainError
 from souverain.governance import demo as demo_setup
 from souverain.knowledge.demo import ensure_demo_collection
 from souverain.knowledge.service import build_knowledge_service
@@ -97,7 +98,12 @@ def _demo_collection(settings: Settings) -> None:
 
                 return advance
 
-            report = ensure_demo_collection(settings, service, progress)
+            try:
+                report = ensure_demo_collection(settings, service, progress)
+            except NotFound as exc:  # serve anyway: the assistant then says the pages do not answer
+                say(f"DEMO mode: no demo knowledge base. {exc.message}")
+                return
+    gc.collect()  # the ingestion's garbage, collected now rather than during the first searches
     name = settings.knowledge.demo_collection
     if report is None:
         say(f"DEMO mode: reusing the demo collection {name!r}.")
