@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from souverain.knowledge.embedder import DIMENSIONS, HashingEmbedder, SentenceEncoder
+from souverain.knowledge.search import RetrievalConfig
 from souverain.knowledge.service import KnowledgeService
 from souverain.knowledge.types import SearchRequest
 from souverain.settings import Classification
@@ -96,3 +97,10 @@ def test_the_hashing_stand_in_cannot_cross_languages() -> None:
     fake = HashingEmbedder()
     french, german = fake.encode(["carte d'identité perdue", "Personalausweis verloren"])
     assert float(french @ german) == 0.0
+
+
+def test_a_question_in_another_language_leans_on_the_vectors() -> None:
+    config = RetrievalConfig()
+    assert config.lexical_weight_for(None) == config.lexical_weight
+    assert config.lexical_weight_for("fr") == config.lexical_weight
+    assert config.lexical_weight_for("de") == config.foreign_lexical_weight < config.lexical_weight

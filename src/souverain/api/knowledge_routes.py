@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -43,6 +43,11 @@ class SearchBody(BaseModel):
     )
     k: int = Field(10, ge=1, le=MAX_K, description="Number of results.")
     filters: dict[str, str] = Field(default_factory=dict, description="Exact matches on document metadata.")
+    language: Literal["fr", "de", "en", "lb"] | None = Field(
+        None,
+        description="The query's language, when known: a question in another language than the pages' "
+        "leans on the multilingual vectors.",
+    )
 
 
 class CollectionBody(BaseModel):
@@ -161,7 +166,7 @@ async def search(
     body: SearchBody, request: Request, services: ServicesDep, principal: AppPrincipal
 ) -> dict[str, Any]:
     scope = scope_of(principal)
-    query = SearchRequest(body.query, tuple(body.collections), body.k, dict(body.filters))
+    query = SearchRequest(body.query, tuple(body.collections), body.k, dict(body.filters), body.language)
     details = {"collections": body.collections, "k": body.k}
     hits = await _recorded(
         services,

@@ -198,7 +198,9 @@ class AssistantService:
         question = exchange.question
         collections = (question.collection,) if question.collection else self.options.collections
         query = retrieval_query(question.message, exchange.history, self.options.followup_words)
-        return SearchRequest(query=query, collections=collections, k=self.options.k)
+        return SearchRequest(
+            query=query, collections=collections, k=self.options.k, language=question.language
+        )
 
     def _open_call(self, exchange: Exchange, stream: bool) -> tuple[ChatCompletionRequest, Call]:
         """The chat request and the gateway call for it (the conversation's vault for personal data)."""

@@ -38,7 +38,10 @@ def rank_queries(
     """Each query's hits' document ids (``k * OVERFETCH`` chunks), and each search's latency in seconds."""
     rankings, latencies = {}, []
     for qrel in qrels:
-        request = SearchRequest(query=qrel.query, collections=(collection,), k=k * OVERFETCH)
+        language = qrel.tags.get("language")  # the question's language, when the set says it
+        request = SearchRequest(
+            query=qrel.query, collections=(collection,), k=k * OVERFETCH, language=language
+        )
         started = time.perf_counter()
         hits = retriever.search(scope, request)
         latencies.append(time.perf_counter() - started)

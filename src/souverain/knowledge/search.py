@@ -45,6 +45,15 @@ class RetrievalConfig:
     next_passage: float = 0.5  # a document's second passage scores this fraction of its first
     choices: int = 4  # a document's passages are chosen among its most similar chunks
     term_weight: float = 0.2  # weight of the query terms a chunk contains, when choosing passages
+    # A question known to be in another language than the pages' shares few stems with them by chance
+    # (German "Sohn", "Ausland"): full text then only adds noise, and the dense side must lead.
+    language: str = "fr"  # the language of the pages
+    foreign_lexical_weight: float = 0.3
+
+    def lexical_weight_for(self, language: str | None) -> float:
+        """The full-text side's weight for a query in ``language`` (None: unknown, same as the pages)."""
+        foreign = language is not None and language != self.language
+        return self.foreign_lexical_weight if foreign else self.lexical_weight
 
 
 @dataclass(frozen=True)
@@ -93,7 +102,7 @@ class HybridRetriever:
             ]
             ranked = reciprocal_rank_fusion(
                 [lexical, list(dict.fromkeys(dense))],
-                [config.lexical_weight, config.dense_weight],
+                [config.lexical_weight_for(request.language), config.dense_weight],
                 config.rrf_k,
             )[: request.k]
             chunks = self.index.within(connection, readable, [pk for pk, _ in ranked], vector, config.choices)

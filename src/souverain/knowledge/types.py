@@ -84,6 +84,7 @@ class SearchRequest:
     collections: tuple[str, ...]  # names within the scope's tenant; empty means every readable one
     k: int = 10
     filters: dict[str, str] = field(default_factory=dict)  # exact matches on document metadata
+    language: str | None = None  # the query's language when known (fr, de, en, lb): weighs the two sides
 
 
 @dataclass(frozen=True)
