@@ -6,6 +6,7 @@ import datetime as dt
 import importlib.metadata
 import os
 import platform
+import re
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -70,7 +71,10 @@ def versions(packages: Sequence[str], extra: dict[str, str] | None = None) -> di
 def command_line(module: str, argv: Sequence[str] | None) -> str:
     """The command that reruns this benchmark with the same arguments."""
     args = list(sys.argv[1:] if argv is None else argv)
-    return " ".join([".venv/bin/python", "-m", module, *args])
+    # a key given on the command line is a secret: the published command names it, never shows it
+    shown = ["$SOUVERAIN_API_KEY" if i and args[i - 1] == "--key" else a for i, a in enumerate(args)]
+    shown = [re.sub(r"souv_[A-Za-z0-9_-]{12}_[A-Za-z0-9_-]+", "$SOUVERAIN_API_KEY", a) for a in shown]
+    return " ".join([".venv/bin/python", "-m", module, *shown])
 
 
 def load_average() -> list[float]:
