@@ -24,7 +24,7 @@ from souverain.knowledge.collections import CollectionView
 from souverain.knowledge.ingest import IngestReport
 from souverain.knowledge.parsers.jsonl import record_document
 from souverain.knowledge.search import MAX_K
-from souverain.knowledge.types import Scope, SearchHit, SearchRequest
+from souverain.knowledge.types import Scope, SearchRequest
 from souverain.settings import Classification
 from souverain.state import Services
 
@@ -78,20 +78,6 @@ def scope_of(principal: Principal) -> Scope:
     return Scope(
         tenant=use_case.tenant, use_case=use_case.name, classification=use_case.classification_ceiling
     )
-
-
-def hit_json(hit: SearchHit) -> dict[str, Any]:
-    """A search hit as the API returns it."""
-    return {
-        "document_id": hit.document_id,
-        "chunk_id": hit.chunk_id,
-        "score": hit.score,
-        "title": hit.title,
-        "section": hit.section,
-        "text": hit.text,
-        "url": hit.url,
-        "collection": hit.collection,
-    }
 
 
 def collection_json(collection: CollectionView) -> dict[str, Any]:
@@ -176,7 +162,7 @@ async def search(
         details,
         lambda: services.knowledge.search(scope, query),
     )
-    return {"object": "list", "data": [hit_json(hit) for hit in hits]}
+    return {"object": "list", "data": [hit.as_json() for hit in hits]}
 
 
 @router.get("/collections")

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from tqdm import tqdm
@@ -22,7 +22,7 @@ from souverain.cli.governance import open_database, say
 from souverain.errors import NotFound, SouverainError
 from souverain.governance import demo
 from souverain.knowledge.service import KnowledgeService, build_knowledge_service, owner_scope
-from souverain.knowledge.types import SearchHit, SearchRequest
+from souverain.knowledge.types import SearchRequest
 from souverain.settings import Classification
 
 Collection = Annotated[str, typer.Option("--collection", "-c", help="Collection name.")]
@@ -104,27 +104,13 @@ def search(
             return
         hits = service.search(owner_scope(tenant), SearchRequest(query, collections, k))
     if as_json:
-        print(json.dumps({"object": "list", "data": [hit_json(hit) for hit in hits]}, ensure_ascii=False))
+        print(json.dumps({"object": "list", "data": [hit.as_json() for hit in hits]}, ensure_ascii=False))
         return
     for rank, hit in enumerate(hits, start=1):
         print(f"{rank:>2}. {hit.score:.4f}  {hit.document_id}  {hit.title}")
         if hit.section:
             print(f"      {hit.section}")
         print(f"      {' '.join(hit.text.split())[:160]}")
-
-
-def hit_json(hit: SearchHit) -> dict[str, Any]:
-    """A hit as the API and ``--json`` show it."""
-    return {
-        "document_id": hit.document_id,
-        "chunk_id": hit.chunk_id,
-        "score": hit.score,
-        "title": hit.title,
-        "section": hit.section,
-        "text": hit.text,
-        "url": hit.url,
-        "collection": hit.collection,
-    }
 
 
 def _batch(service: KnowledgeService, tenant: str, collections: tuple[str, ...], k: int) -> None:

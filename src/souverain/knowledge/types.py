@@ -99,6 +99,19 @@ class SearchHit:
     url: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
 
+    def as_json(self) -> dict[str, Any]:
+        """The hit as the search API and ``souverain search --json`` show it."""
+        return {
+            "document_id": self.document_id,
+            "chunk_id": self.chunk_id,
+            "score": self.score,
+            "title": self.title,
+            "section": self.section,
+            "text": self.text,
+            "url": self.url,
+            "collection": self.collection,
+        }
+
 
 class Retriever(Protocol):
     """Hybrid search within a scope. Blocking (CPU and database work): call it off the event loop."""
