@@ -100,3 +100,17 @@ def test_repeats_counts_the_most_repeated_sentence() -> None:
     assert repeats("Er muss gehen [1]. Er muss  gehen. er muss gehen [2]! Danach nicht.") == 3
     assert repeats("Déclarez la perte [1]. Demandez un passeport [2].") == 1
     assert repeats("Oui. Oui. Oui.") == 0  # too short to be a sentence worth counting
+
+
+def test_a_page_found_through_several_passages_is_one_source() -> None:
+    hits = [
+        passage("c", "F1", "Carte", "Déclarez la perte.", section="Perte"),
+        passage("c", "F2", "Passeport", "Allez en mairie."),
+        passage("c", "F1", "Carte", "Demandez un laissez-passer.", section="À l'étranger"),
+        passage("d", "F1", "Autre collection", "Même identifiant, autre page."),
+    ]
+    sources = RetrievalConfidence().sources(hits, 3)
+    assert [(h.collection, h.document_id) for h in sources] == [("c", "F1"), ("c", "F2"), ("d", "F1")]
+    assert sources[0].text == "Déclarez la perte.\n…\nÀ l'étranger\nDemandez un laissez-passer."
+    assert sources[0].section == "Perte"
+    assert [h.document_id for h in RetrievalConfidence().sources(hits, 1)] == ["F1"]

@@ -141,3 +141,15 @@ def test_without_pgvector_the_migration_passes_and_the_service_refuses() -> None
         assert refused.value.code == "pgvector_missing"
         with pytest.raises(BackendUnavailable):
             service.search(READER, SearchRequest("carte", ("aides",)))
+
+
+def test_misspelt_words_are_corrected_from_the_collections_vocabulary(service: KnowledgeService) -> None:
+    pages = [page(f"P{n}", "Passeport", f"Le passeport se demande en mairie ({n}).") for n in range(2)]
+    service.ingest(TENANT, "aides", [*PAGES, *pages])
+    collection = service.collection(READER, "aides")
+    terms = service.retriever.analyzer.analyze_query("pasport")
+    with service.database.engine.connect() as connection:
+        assert service.index.vocabulary(connection, collection)["passeport"] == 2
+        assert service.index.lexical(connection, [collection], terms, {}, 10) == []
+        assert service.retriever.speller.correct(connection, [collection], terms) == ["passeport"]
+    assert set(ids(service, "pasport")[:2]) == {"P0", "P1"}

@@ -8,8 +8,29 @@ model at all, it says plainly that the pages do not answer and offers a person.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from souverain.knowledge.types import SearchHit
+
+PASSAGE_GAP = "\n…\n"
+
+
+def by_document(hits: Sequence[SearchHit]) -> list[SearchHit]:
+    """One source per page: a page's later passages are appended to its first (best) one.
+
+    A page found through two passages would otherwise take two numbered sources, two headers in the prompt
+    and two citations of the same link; as one source, the prompt's excerpt picks its best sentences.
+    """
+    merged: dict[tuple[str, str], SearchHit] = {}
+    for hit in hits:
+        key = (hit.collection, hit.document_id)
+        first = merged.get(key)
+        if first is None:
+            merged[key] = hit
+            continue
+        heading = f"{hit.section}\n" if hit.section and hit.section != first.section else ""
+        merged[key] = replace(first, text=f"{first.text}{PASSAGE_GAP}{heading}{hit.text}")
+    return list(merged.values())
 
 
 class RetrievalConfidence:
@@ -21,8 +42,9 @@ class RetrievalConfidence:
         self.min_hits = max(1, min_hits)  # no hit is always too few
 
     def sources(self, hits: Sequence[SearchHit], limit: int) -> list[SearchHit]:
-        """The hits worth showing the model: best first, at most ``limit``, each above ``min_score``."""
-        return [hit for hit in hits if hit.score >= self.min_score][:limit]
+        """The pages worth showing the model: best first, at most ``limit``, each above ``min_score``, each
+        page once with its passages together."""
+        return by_document([hit for hit in hits if hit.score >= self.min_score])[:limit]
 
     def is_low(self, sources: Sequence[SearchHit]) -> bool:
         """Whether these sources are too few or too weak to answer from."""

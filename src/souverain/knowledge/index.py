@@ -9,6 +9,7 @@ differs (BM25 in FTS5, ``ts_rank`` in PostgreSQL). Full text is per document, ve
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -106,6 +107,10 @@ class Index(Protocol):
         per_document: int,
     ) -> list[Scored]:
         """Up to ``per_document`` chunks of each given document, nearest to ``vector`` first."""
+        ...
+
+    def vocabulary(self, connection: Connection, collection: CollectionView) -> Counter[str]:
+        """How many of the collection's documents hold each analysed term (for spelling correction)."""
         ...
 
 

@@ -7,6 +7,7 @@ without it this index refuses every operation with a 503 that says so, rather th
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -184,3 +185,10 @@ class PgIndex:
             "per_document": per_document,
         }
         return [Scored(row[0], row[1], float(row[2])) for row in connection.execute(_WITHIN, params)]
+
+    def vocabulary(self, connection: Connection, collection: CollectionView) -> Counter[str]:
+        """Document frequencies of the collection's terms, from PostgreSQL's own ``ts_stat``."""
+        # ts_stat takes its query as text: the collection id is an integer, never client text
+        inner = f"SELECT tsv FROM knowledge_documents WHERE collection_id = {int(collection.id)}"  # noqa: S608
+        rows = connection.execute(text("SELECT word, ndoc FROM ts_stat(:inner)"), {"inner": inner}).all()
+        return Counter({str(word): int(ndoc) for word, ndoc in rows})

@@ -7,6 +7,7 @@ FTS5's ``unicode61`` tokenizer with ``remove_diacritics 2`` folds whatever accen
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import cast
@@ -17,6 +18,7 @@ from sqlalchemy import Connection, Table, bindparam, insert, text
 from souverain.knowledge.collections import CollectionView
 from souverain.knowledge.index import ChunkRow, DocumentTerms, Scored, query_terms, vector_bytes
 from souverain.knowledge.models import KnowledgeChunk
+from souverain.knowledge.spelling import document_frequencies
 from souverain.knowledge.vectors import VectorCache
 
 _CHUNKS = cast(Table, KnowledgeChunk.__table__)
@@ -124,6 +126,17 @@ class SqliteIndex:
     ) -> list[Scored]:
         """Up to ``per_document`` chunks of each document, nearest first, from the cached matrices."""
         return self.vectors.within(connection, collections, document_pks, vector, per_document)
+
+    def vocabulary(self, connection: Connection, collection: CollectionView) -> Counter[str]:
+        """Document frequencies of the collection's terms, counted from its documents' FTS columns."""
+        rows = connection.execute(
+            text(
+                "SELECT f.title, f.body FROM knowledge_fts f JOIN knowledge_documents d ON d.id = f.rowid "
+                "WHERE d.collection_id = :collection"
+            ),
+            {"collection": collection.id},
+        ).all()
+        return document_frequencies([tuple(row) for row in rows])
 
 
 def _matching_documents(

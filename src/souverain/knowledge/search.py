@@ -22,6 +22,7 @@ from souverain.knowledge.collections import CollectionView
 from souverain.knowledge.embedder import Embedder
 from souverain.knowledge.fusion import reciprocal_rank_fusion
 from souverain.knowledge.index import Analyzer, Index, Scored, checked_filters
+from souverain.knowledge.spelling import Speller
 from souverain.knowledge.stopwords import BY_LANGUAGE
 from souverain.knowledge.types import Scope, SearchHit, SearchRequest
 
@@ -49,11 +50,15 @@ class RetrievalConfig:
     # (German "Sohn", "Ausland"): full text then only adds noise, and the dense side must lead.
     language: str = "fr"  # the language of the pages
     foreign_lexical_weight: float = 0.3
+    spelling: bool = True  # correct query terms that no page holds (not for a question in another language)
+
+    def is_foreign(self, language: str | None) -> bool:
+        """Whether a query in ``language`` (None: unknown, taken as the pages') is in another language."""
+        return language is not None and language != self.language
 
     def lexical_weight_for(self, language: str | None) -> float:
-        """The full-text side's weight for a query in ``language`` (None: unknown, same as the pages)."""
-        foreign = language is not None and language != self.language
-        return self.foreign_lexical_weight if foreign else self.lexical_weight
+        """The full-text side's weight for a query in ``language``."""
+        return self.foreign_lexical_weight if self.is_foreign(language) else self.lexical_weight
 
 
 @dataclass(frozen=True)
@@ -78,12 +83,14 @@ class HybridRetriever:
         embedder: Embedder,
         analyzer: Analyzer,
         config: RetrievalConfig | None = None,
+        speller: Speller | None = None,
     ) -> None:
         self.sessions = sessions
         self.index = index
         self.embedder = embedder
         self.analyzer = analyzer
         self.config = config or RetrievalConfig()
+        self.speller = speller if speller is not None else Speller(index.vocabulary)
 
     def search(self, scope: Scope, request: SearchRequest) -> list[SearchHit]:
         """The best ``request.k`` passages, best first; NotFound for a collection outside the scope."""
@@ -96,6 +103,8 @@ class HybridRetriever:
         with self.sessions() as session:
             readable = collections_.readable(session, scope, request.collections)
             connection = session.connection()
+            if config.spelling and not config.is_foreign(request.language):
+                terms = self.speller.correct(connection, readable, terms)
             lexical = self.index.lexical(connection, readable, terms, filters, size)
             dense = [
                 item.document_pk for item in self.index.dense(connection, readable, vector, filters, size)
