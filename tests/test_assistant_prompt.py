@@ -126,3 +126,13 @@ def test_excerpt_keeps_the_sentences_that_match_the_question_within_budget() -> 
     assert "contactez le consulat" in kept
     assert GAP.strip() in kept or kept.startswith("En cas")
     assert excerpt("Court.", "x", 200) == "Court."
+
+
+def test_the_prompt_size_comes_from_the_settings() -> None:
+    from souverain.app import assistant_options
+    from souverain.settings import AssistantSettings, Settings
+
+    options = assistant_options(Settings(assistant=AssistantSettings(max_sources=2, source_chars=300)))
+    assert (options.max_sources, options.source_chars) == (2, 300)
+    with pytest.raises(ValueError, match="source_chars"):
+        AssistantSettings(source_chars=10)

@@ -98,8 +98,14 @@ async def open_events(
 
 
 def assistant_options(settings: Settings) -> AssistantOptions:
-    """The assistant's model and default collections, from the settings."""
-    return AssistantOptions(model=settings.assistant.model, collections=tuple(settings.assistant.collections))
+    """The assistant's model, default collections and prompt size, from the settings."""
+    assistant = settings.assistant
+    return AssistantOptions(
+        model=assistant.model,
+        collections=tuple(assistant.collections),
+        max_sources=assistant.max_sources,
+        source_chars=assistant.source_chars,
+    )
 
 
 def build_rights(

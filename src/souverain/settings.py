@@ -242,6 +242,16 @@ class AssistantSettings(_Strict):
         default_factory=list,
         description="Collections searched by default; empty: every one the caller may read.",
     )
+    max_sources: int = Field(
+        3, ge=1, le=10, description="Pages given to the model as numbered sources (each page once)."
+    )
+    source_chars: int = Field(
+        450,
+        ge=100,
+        le=4000,
+        description="Characters of each source's best sentences in the prompt: on a CPU every source "
+        "token is read before the first answer token (about 70-90 tokens a second on two cores).",
+    )
     public_use_case: str | None = Field(
         None,
         description="tenant/use-case on whose behalf requests without a key from the citizen page are "
