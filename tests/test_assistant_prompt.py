@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from souverain.assistant.excerpt import GAP, excerpt
+from souverain.assistant.excerpt import GAP, asks_for_figure, excerpt, sentences
 from souverain.assistant.injection import strip_instructions
 from souverain.assistant.prompt import NO_ANSWER, REMINDER, SYSTEM_PROMPT, Turn, build_messages, neutralise
 from tests.fakes.retriever import passage
@@ -126,6 +126,28 @@ def test_excerpt_keeps_the_sentences_that_match_the_question_within_budget() -> 
     assert "contactez le consulat" in kept
     assert GAP.strip() in kept or kept.startswith("En cas")
     assert excerpt("Court.", "x", 200) == "Court."
+
+
+def test_a_question_asking_for_a_figure_keeps_the_sentence_with_the_figure() -> None:
+    text = (
+        "Le passeport est un titre de voyage délivré par la mairie. "
+        "Le passeport d'un adulte coûte 86 €. "
+        "La demande de passeport se fait sur rendez-vous en mairie."
+    )
+    assert asks_for_figure("Combien coûte un passeport ?")
+    assert asks_for_figure("Wie viel kostet ein Reisepass?")
+    assert not asks_for_figure("Où demander un passeport ?")
+    assert excerpt(text, "Combien coûte un passeport ?", 60) == "Le passeport d'un adulte coûte 86 €."
+    where = excerpt(text, "Où demander un passeport en mairie ?", 70)
+    assert where == "La demande de passeport se fait sur rendez-vous en mairie."
+
+
+def test_sentences_repeated_by_overlapping_passages_are_kept_once() -> None:
+    merged = "Votre carte a été volée ? Déclarez le vol.\n…\nVotre carte a été volée ? Le timbre coûte 25 €."
+    assert sentences(merged) == ["Votre carte a été volée ?", "Déclarez le vol.", "Le timbre coûte 25 €."]
+    kept = excerpt(merged, "combien coûte le timbre si ma carte a été volée", 70)
+    assert kept.count("volée") == 1
+    assert "25 €" in kept
 
 
 def test_the_prompt_size_comes_from_the_settings() -> None:

@@ -6,14 +6,16 @@ Searches here are full text only (dense weight 0), so what they find is what the
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from souverain.knowledge.search import RetrievalConfig
+from souverain.knowledge.collections import CollectionView
+from souverain.knowledge.search import RetrievalConfig, query_words
 from souverain.knowledge.service import KnowledgeService
-from souverain.knowledge.spelling import SpellingConfig, max_edits
+from souverain.knowledge.spelling import Speller, SpellingConfig, max_edits
 from souverain.knowledge.types import SearchRequest
 from souverain.settings import Classification
 from tests.knowledge_fixtures import PAGES, page, scope, service_over
@@ -25,6 +27,7 @@ RENEWAL = page("F21091", "Passeport : renouvellement", "Le renouvellement du pas
 ALLOWANCE = page("F14860", "Allocation chômage", "L'allocation chômage est calculée sur le salaire.")
 BENEFIT = page("F2064", "Chômage : montant", "Le montant de l'allocation chômage dépend des salaires.")
 CORPUS = [*PAGES, LOSS, RENEWAL, ALLOWANCE, BENEFIT]
+COLLECTION = CollectionView(1, TENANT, "aides", Classification.PUBLIC, ("guichet",), True, 1)
 
 
 def lexical(spelling: bool = True) -> RetrievalConfig:
@@ -57,11 +60,12 @@ def matched(service: KnowledgeService, terms: list[str]) -> list[int]:
         return service.index.lexical(connection, [collection], terms, {}, 10)
 
 
-def corrected(service: KnowledgeService, words: str) -> list[str]:
-    terms = service.retriever.analyzer.analyze_query(words)
+def corrected(service: KnowledgeService, query: str) -> list[str]:
+    """The query's terms after correction (each word's stems, then the correction it gained, if any)."""
+    words = query_words(service.retriever.analyzer, query)
     collection = service.collection(READER, "aides")
     with service.database.engine.connect() as connection:
-        return service.retriever.speller.correct(connection, [collection], terms)
+        return service.retriever.speller.correct(connection, [collection], words)
 
 
 def test_misspelt_words_find_the_pages_that_spell_them_right(service: KnowledgeService) -> None:
@@ -82,10 +86,22 @@ def test_without_correction_the_misspelt_words_find_nothing(database_url: str) -
 
 def test_known_short_and_numeric_terms_are_left_as_they_are(service: KnowledgeService) -> None:
     assert corrected(service, "passeport perte") == ["passeport", "pert"]
-    assert corrected(service, "ants cerfa 12100") == ["ant", "cerf", "12100", "cerfa"]
+    assert corrected(service, "ants cerfa 12100 12101") == ["ant", "cerf", "cerfa", "12100", "12101"]
     assert max_edits("cni", SpellingConfig()) == 0
     assert max_edits("pasport", SpellingConfig()) == 2
-    assert max_edits("perm", SpellingConfig()) == 1
+    assert max_edits("perdu", SpellingConfig()) == 1
+
+
+def test_a_word_known_in_one_language_is_not_corrected_through_another() -> None:
+    speller = Speller(lambda _connection, _collection: Counter({"situat": 5, "station": 9}))
+    words = [("situation", ["situat", "situation"])]  # French and English stems; only the French is known
+    assert speller.correct(None, [COLLECTION], words) == ["situat", "situation"]  # type: ignore[arg-type]
+
+
+def test_a_correction_keeps_the_first_letter() -> None:
+    speller = Speller(lambda _connection, _collection: Counter({"carton": 9, "pasteur": 3}))
+    assert speller.correct(None, [COLLECTION], [("partons", ["parton"])]) == ["parton"]  # type: ignore[arg-type]
+    assert speller.correct(None, [COLLECTION], [("pastours", ["pastour"])])[-1] == "pasteur"  # type: ignore[arg-type]
 
 
 def test_a_replacement_must_be_used_by_several_pages(service: KnowledgeService) -> None:
@@ -108,5 +124,5 @@ def test_the_vocabulary_is_the_collections_own_and_follows_its_ingestion(
     loads = service.retriever.speller.loads
 
     service.ingest(TENANT, "aides", [page(f"B{n}", "Ornithorynque", "Ornithorynque.") for n in range(2)])
-    assert corrected(service, "ornitorynque") == ["ornithorynqu"]
+    assert "ornithorynqu" in corrected(service, "ornitorynque")
     assert service.retriever.speller.loads == loads + 1  # the new revision was read once

@@ -246,7 +246,7 @@ class AssistantSettings(_Strict):
         3, ge=1, le=10, description="Pages given to the model as numbered sources (each page once)."
     )
     source_chars: int = Field(
-        450,
+        300,
         ge=100,
         le=4000,
         description="Characters of each source's best sentences in the prompt: on a CPU every source "

@@ -44,10 +44,10 @@ class AssistantOptions:
     model: str = "chat-default"  # the chat alias the assistant calls; the use case must allow it
     collections: tuple[str, ...] = ()  # searched when a question names none; empty: every readable one
     k: int = 8  # hits retrieved
-    # the prompt is read at ~90 tokens/s on two cores: 3 passages of 450 characters keep the part that is
-    # not cached near 400 tokens (measured: 3 short sources, reminder and question = 390 tokens)
-    max_sources: int = 3  # hits given to the model as sources
-    source_chars: int = 450  # budget of each source's passage in the prompt
+    # the prompt is read at 70-75 tokens/s on two cores (prebuilt llama.cpp): 3 pages of 300 characters
+    # keep the part that is not cached near 320 tokens (median over bench/data/answer_questions.jsonl)
+    max_sources: int = 3  # pages given to the model as sources
+    source_chars: int = 300  # budget of each source's passage in the prompt
     max_tokens: int = 350
     temperature: float = 0.0
     history_turns: int = 1  # earlier exchanges replayed to the model

@@ -96,7 +96,8 @@ class HybridRetriever:
         """The best ``request.k`` passages, best first; NotFound for a collection outside the scope."""
         query = _checked_query(request)
         filters = checked_filters(request.filters)
-        terms = query_terms(self.analyzer, query)
+        words = query_words(self.analyzer, query)
+        terms = [term for _, stems in words for term in stems]
         vector = self.embedder.encode([query])[0]
         config = self.config
         size = max(config.candidates, request.k)
@@ -104,7 +105,7 @@ class HybridRetriever:
             readable = collections_.readable(session, scope, request.collections)
             connection = session.connection()
             if config.spelling and not config.is_foreign(request.language):
-                terms = self.speller.correct(connection, readable, terms)
+                terms = self.speller.correct(connection, readable, words)
             lexical = self.index.lexical(connection, readable, terms, filters, size)
             dense = [
                 item.document_pk for item in self.index.dense(connection, readable, vector, filters, size)
@@ -154,8 +155,13 @@ class HybridRetriever:
 def query_terms(analyzer: Analyzer, query: str) -> list[str]:
     """The query's terms, leaving out words that are stop words in any language (the query's language is
     unknown: "que" or "die" would otherwise be searched as English or German words)."""
-    words = [word for word in _WORD.findall(fold(query)) if word not in _STOP_WORDS]
-    return analyzer.analyze_query(" ".join(words))
+    return list(dict.fromkeys(term for _, stems in query_words(analyzer, query) for term in stems))
+
+
+def query_words(analyzer: Analyzer, query: str) -> list[tuple[str, list[str]]]:
+    """Each distinct word of the query that is not a stop word, with its terms (stems in each language)."""
+    words = [word for word in dict.fromkeys(_WORD.findall(fold(query))) if word not in _STOP_WORDS]
+    return [(word, analyzer.analyze_query(word)) for word in words]
 
 
 def _checked_query(request: SearchRequest) -> str:

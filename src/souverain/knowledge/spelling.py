@@ -2,9 +2,14 @@
 
 Citizens misspell ("pasport perdu", "alocation chaumage", "declaraton de décé"), and a misspelt word is a
 term no page contains: full-text search then loses it, and the question leans on the dense side alone.
-After analysis (folding, stemming), a query term that no document of the collection holds is replaced by
-the closest term that some documents hold, within a small edit distance (one edit for short terms, two for
-longer ones), the most frequent such term winning a tie. Terms the collection knows are never touched.
+A query word is looked at through its stems in every query language (the analysis of a query in an unknown
+language); when none of them is a term that some document of the collection holds, the closest term that
+several documents hold joins the query, within a small edit distance (one edit for a word of five or six
+letters, two for a longer one), the most frequent such term winning a tie. A word whose stem the collection
+knows in any language is never touched (the English stem of "situation" is not corrected to "station" when
+the French one is known), words shorter than five letters are left alone, and a correction keeps the first
+letter: people rarely mistype it, while a verb form the pages do not use would otherwise change into
+another word ("partons" into "carton", "voudrais" into "poudre").
 
 The vocabulary is read per collection, never across tenants (a correction must not reveal that a word
 exists in someone else's documents), cached in memory and rebuilt when the collection's revision moves on,
@@ -32,8 +37,8 @@ VocabularyReader = Callable[[Connection, CollectionView], Counter[str]]
 class SpellingConfig:
     """When a term is corrected, and to what."""
 
-    min_length: int = 4  # shorter terms (codes, abbreviations) are left as they are
-    long_term: int = 7  # terms at least this long may take two edits, shorter ones one
+    min_length: int = 5  # shorter words ("hier", codes, abbreviations) are left as they are
+    long_term: int = 7  # words at least this long may take two edits, shorter ones one
     min_documents: int = 2  # a replacement must occur in this many documents (not itself a typo)
     candidates: int = 8  # nearest terms considered before choosing the most frequent
 
@@ -42,14 +47,14 @@ class SpellingConfig:
 class _Vocabulary:
     revision: int
     frequencies: Counter[str]
-    terms: list[str]  # the terms frequent enough to be a replacement
+    by_initial: dict[str, list[str]]  # the terms frequent enough to be a replacement, by first letter
 
 
-def max_edits(term: str, config: SpellingConfig) -> int:
-    """How many edits a term may be corrected by (0: too short to correct)."""
-    if len(term) < config.min_length:
+def max_edits(word: str, config: SpellingConfig) -> int:
+    """How many edits a word's stems may be corrected by (0: too short to correct)."""
+    if len(word) < config.min_length:
         return 0
-    return 2 if len(term) >= config.long_term else 1
+    return 2 if len(word) >= config.long_term else 1
 
 
 class Speller:
@@ -63,30 +68,43 @@ class Speller:
         self.loads = 0  # how many times a vocabulary was read (tests check invalidation)
 
     def correct(
-        self, connection: Connection, collections: Sequence[CollectionView], terms: Sequence[str]
+        self,
+        connection: Connection,
+        collections: Sequence[CollectionView],
+        words: Sequence[tuple[str, Sequence[str]]],
     ) -> list[str]:
-        """``terms`` with each one unknown to every collection replaced by its best known neighbour."""
+        """The query's terms, given per word as (word, its stems in each language): a word none of whose
+        stems any collection holds gains its best known neighbour; every other word keeps its stems."""
         if not collections:
-            return list(terms)
+            return [term for _, stems in words for term in stems]
         vocabularies = [self._vocabulary(connection, collection) for collection in collections]
-        return [self._corrected(term, vocabularies) for term in terms]
+        terms: list[str] = []
+        for word, stems in words:
+            terms.extend(stems)
+            known = any(stem in v.frequencies for stem in stems for v in vocabularies)
+            edits = max_edits(word, self.config)
+            if known or not edits or word.isdigit():
+                continue
+            best = self._nearest(stems, edits, vocabularies)
+            if best is not None:
+                terms.append(best)
+        return list(dict.fromkeys(terms))
 
-    def _corrected(self, term: str, vocabularies: Sequence[_Vocabulary]) -> str:
-        edits = max_edits(term, self.config)
-        if not edits or term.isdigit() or any(term in v.frequencies for v in vocabularies):
-            return term
-        best: tuple[int, int, str] | None = None  # (edits, -documents, term): fewest edits, then most used
-        for vocabulary in vocabularies:
-            for candidate, distance, _ in process.extract(
-                term,
-                vocabulary.terms,
-                scorer=Levenshtein.distance,
-                score_cutoff=edits,
-                limit=self.config.candidates,
-            ):
-                key = (int(distance), -vocabulary.frequencies[candidate], candidate)
-                best = key if best is None or key < best else best
-        return term if best is None else best[2]
+    def _nearest(self, stems: Sequence[str], edits: int, vocabularies: Sequence[_Vocabulary]) -> str | None:
+        """The known term fewest edits away from any of the stems, the most used one on a tie."""
+        best: tuple[int, int, str] | None = None  # (edits, -documents, term)
+        for stem in stems:
+            for vocabulary in vocabularies:
+                for candidate, distance, _ in process.extract(
+                    stem,
+                    vocabulary.by_initial.get(stem[:1], []),
+                    scorer=Levenshtein.distance,
+                    score_cutoff=edits,
+                    limit=self.config.candidates,
+                ):
+                    key = (int(distance), -vocabulary.frequencies[candidate], candidate)
+                    best = key if best is None or key < best else best
+        return None if best is None else best[2]
 
     def _vocabulary(self, connection: Connection, collection: CollectionView) -> _Vocabulary:
         with self._lock:
@@ -94,8 +112,11 @@ class Speller:
             if cached is not None and cached.revision == collection.revision:
                 return cached
             frequencies = self.reader(connection, collection)
-            kept = [term for term, count in frequencies.items() if count >= self.config.min_documents]
-            loaded = _Vocabulary(collection.revision, frequencies, kept)
+            by_initial: dict[str, list[str]] = {}
+            for term, count in frequencies.items():
+                if count >= self.config.min_documents:
+                    by_initial.setdefault(term[:1], []).append(term)
+            loaded = _Vocabulary(collection.revision, frequencies, by_initial)
             self._vocabularies[collection.id] = loaded
             self.loads += 1
             return loaded
