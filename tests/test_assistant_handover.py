@@ -119,3 +119,14 @@ async def test_the_citizen_page_asks_and_hands_over_without_a_key(
         )
         [event] = [e for e in gw.sink.events if e.action == "assistant.handover"]
         assert event.actor == "public-page"
+
+
+def test_the_refusal_names_the_office_in_correct_grammar() -> None:
+    from souverain.assistant.refusal import Refusals
+
+    refusals = Refusals()
+    assert "Adressez-vous au guichet ou au service d'assistance" in refusals.not_answered("fr")
+    assert " à le " not in refusals.not_answered("fr")
+    assert "Wenden Sie sich bitte an den Schalter" in refusals.not_answered("de")
+    custom = Refusals({"fr": "à la mairie de votre commune"})
+    assert "Adressez-vous à la mairie de votre commune." in custom.not_answered("fr")

@@ -154,7 +154,18 @@ def test_the_prompt_size_comes_from_the_settings() -> None:
     from souverain.app import assistant_options
     from souverain.settings import AssistantSettings, Settings
 
-    options = assistant_options(Settings(assistant=AssistantSettings(max_sources=2, source_chars=300)))
-    assert (options.max_sources, options.source_chars) == (2, 300)
-    with pytest.raises(ValueError, match="source_chars"):
-        AssistantSettings(source_chars=10)
+    options = assistant_options(Settings(assistant=AssistantSettings(source_chars=[300, 150])))
+    assert options.source_chars == (300, 150)
+    assert AssistantSettings().source_chars == [400, 200, 150]
+    for wrong in ([10], [], [300] * 11):
+        with pytest.raises(ValueError, match="source_chars"):
+            AssistantSettings(source_chars=wrong)
+
+
+def test_each_source_gets_its_own_budget_best_first() -> None:
+    long_text = " ".join(f"Phrase {i} sur le passeport." for i in range(40))
+    sources = [passage("c", f"F{n}", f"Page {n}", long_text) for n in range(3)]
+    user = build_messages("passeport", sources, "fr", source_chars=(300, 100))[-1]["content"]
+    bodies = re.findall(r"<<<SOURCE \d>>>\nPage \d\n(.*)\n<<<END", user)
+    assert [len(body) <= limit for body, limit in zip(bodies, (300, 100, 100), strict=True)] == [True] * 3
+    assert len(bodies[0]) > 200 > 100 >= len(bodies[1])

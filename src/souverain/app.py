@@ -103,8 +103,7 @@ def assistant_options(settings: Settings) -> AssistantOptions:
     return AssistantOptions(
         model=assistant.model,
         collections=tuple(assistant.collections),
-        max_sources=assistant.max_sources,
-        source_chars=assistant.source_chars,
+        source_chars=tuple(assistant.source_chars),
     )
 
 

@@ -12,7 +12,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -242,16 +242,22 @@ class AssistantSettings(_Strict):
         default_factory=list,
         description="Collections searched by default; empty: every one the caller may read.",
     )
-    max_sources: int = Field(
-        3, ge=1, le=10, description="Pages given to the model as numbered sources (each page once)."
+    source_chars: list[int] = Field(
+        default_factory=lambda: [400, 200, 150],
+        min_length=1,
+        max_length=10,
+        description="Characters of each source's best sentences in the prompt, best source first; one entry "
+        "per page given to the model. On a CPU every source token is read before the first answer token "
+        "(70-90 tokens a second on two cores).",
     )
-    source_chars: int = Field(
-        300,
-        ge=100,
-        le=4000,
-        description="Characters of each source's best sentences in the prompt: on a CPU every source "
-        "token is read before the first answer token (about 70-90 tokens a second on two cores).",
-    )
+
+    @field_validator("source_chars")
+    @classmethod
+    def _budgets_in_range(cls, value: list[int]) -> list[int]:
+        if any(not 100 <= chars <= 4000 for chars in value):
+            raise ValueError("each source_chars entry must be between 100 and 4000 characters")
+        return value
+
     public_use_case: str | None = Field(
         None,
         description="tenant/use-case on whose behalf requests without a key from the citizen page are "

@@ -71,10 +71,14 @@ def source_block(number: int, hit: SearchHit, question: str, limit: int) -> str:
     return f"<<<SOURCE {number}>>>\n{neutralise(strip_instructions(heading)[0])}\n{body}\n<<<END {number}>>>"
 
 
-def user_turn(question: str, sources: Sequence[SearchHit], language: Language, limit: int) -> str:
-    """The last user turn: the sources as data, the rules again (a small model forgets what came before
-    the sources), then the question and the language to answer in."""
-    blocks = [source_block(n, hit, question, limit) for n, hit in enumerate(sources, start=1)]
+def user_turn(question: str, sources: Sequence[SearchHit], language: Language, limits: Sequence[int]) -> str:
+    """The last user turn: the sources as data (source n within ``limits[n-1]`` characters, the last limit
+    for any further one), the rules again (a small model forgets what came before the sources), then the
+    question and the language to answer in."""
+    blocks = [
+        source_block(n, hit, question, limits[min(n, len(limits)) - 1])
+        for n, hit in enumerate(sources, start=1)
+    ]
     question_line = f"Question (answer in {PROMPT_NAMES[language]}): {neutralise(question.strip())}"
     return "\n".join([*blocks, REMINDER, question_line])
 
@@ -84,9 +88,10 @@ def build_messages(
     sources: Sequence[SearchHit],
     language: Language,
     history: Sequence[Turn] = (),
-    source_chars: int = 450,
+    source_chars: Sequence[int] = (450,),
 ) -> list[dict[str, str]]:
-    """The chat messages for one grounded answer (``source_chars``: the budget of each source's passage)."""
+    """The chat messages for one grounded answer (``source_chars``: the budget of each source's passage,
+    best source first)."""
     messages = [{"role": "system", "content": SYSTEM_PROMPT}]
     for turn in history:
         messages.append({"role": "user", "content": neutralise(turn.question)})

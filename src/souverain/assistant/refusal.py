@@ -2,7 +2,9 @@
 a person; and what it says once a question has been handed over.
 
 The office is named per deployment (``offices``, per language), e.g. the administration's helpdesk or
-front desk; without it the text points to the administration's helpdesk in general terms.
+front desk; without it the text points to the administration's helpdesk in general terms. An office is
+written as it follows the verb, preposition included ("au guichet de la commune", "an das Bürgeramt"), so
+that French and German contractions come out right.
 """
 
 from __future__ import annotations
@@ -12,24 +14,24 @@ from collections.abc import Mapping
 from souverain.assistant.language import Language
 
 DEFAULT_OFFICES: dict[str, str] = {
-    "fr": "le guichet ou le service d'assistance de l'administration concernée",
-    "de": "den Schalter oder den Helpdesk der zuständigen Verwaltung",
+    "fr": "au guichet ou au service d'assistance de l'administration concernée",
+    "de": "an den Schalter oder den Helpdesk der zuständigen Verwaltung",
     "en": "the front desk or helpdesk of the administration concerned",
-    "lb": "de Guichet oder den Helpdesk vun der zoustänneger Verwaltung",
+    "lb": "un de Guichet oder den Helpdesk vun der zoustänneger Verwaltung",
 }
 
 _REFUSALS: dict[Language, str] = {
     "fr": "Les pages officielles dont je dispose ne répondent pas à cette question. "
-    "Adressez-vous à {office}. Vous pouvez aussi demander à parler à une personne : "
+    "Adressez-vous {office}. Vous pouvez aussi demander à parler à une personne : "
     "un agent reprendra votre question.",
     "de": "Die offiziellen Seiten, die mir vorliegen, beantworten diese Frage nicht. "
-    "Wenden Sie sich bitte an {office}. Sie können auch mit einer Person sprechen: "
+    "Wenden Sie sich bitte {office}. Sie können auch mit einer Person sprechen: "
     "Eine Mitarbeiterin oder ein Mitarbeiter übernimmt Ihre Frage.",
     "en": "The official pages available to me do not answer this question. "
     "Please contact {office}. You can also ask to talk to a person: a member of staff will take over "
     "your question.",
     "lb": "Déi offiziell Säiten, déi ech hunn, beäntweren dës Fro net. "
-    "Wend Iech w.e.g. un {office}. Dir kënnt och mat enger Persoun schwätzen: "
+    "Wend Iech w.e.g. {office}. Dir kënnt och mat enger Persoun schwätzen: "
     "e Mataarbechter iwwerhëlt Är Fro.",
 }
 
