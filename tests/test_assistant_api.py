@@ -133,6 +133,21 @@ async def test_low_retrieval_confidence_refuses_without_calling_the_model(gw: As
     assert gw.sink.events[0].details["reason"] == "low_confidence"
 
 
+async def test_a_question_naming_what_no_source_mentions_is_refused_without_the_model(
+    gw: AssistantGateway,
+) -> None:
+    key = gw.provision()
+    question = "Mon fils a perdu sa carte d'identité au Luxembourg, que faire ?"
+    body = (await gw.chat(key.key, message=question, language="fr")).json()
+    assert (body["grounded"], body["handover_offered"]) == (False, True)
+    assert gw.upstream.count() == 0
+    assert gw.sink.events[0].details["reason"] == "low_confidence"
+    # the same question in German is not checked (every German noun is capitalised): the model answers
+    german = "Mein Sohn hat seinen Ausweis in Luxemburg verloren, was tun? carte identité perte"
+    assert (await gw.chat(key.key, message=german, language="de")).json()["grounded"] is True
+    assert gw.upstream.count() == 1
+
+
 async def test_the_notice_comes_with_the_first_answer_only(gw: AssistantGateway) -> None:
     key = gw.provision()
     first = (await gw.chat(key.key, message=QUESTION, language="de")).json()

@@ -18,6 +18,7 @@ from souverain.assistant.answer_stream import AnswerFilter
 from souverain.assistant.citations import Citation, cite, repeats, substance
 from souverain.assistant.confidence import RetrievalConfidence
 from souverain.assistant.conversations import Answer, ConversationRef, ConversationStore, Owner
+from souverain.assistant.coverage import unmentioned
 from souverain.assistant.handover import HandoverStore, Status, Ticket
 from souverain.assistant.injection import strip_instructions
 from souverain.assistant.language import Language
@@ -54,6 +55,9 @@ class AssistantOptions:
     history_turns: int = 1  # earlier exchanges replayed to the model
     followup_words: int = 6  # a question this short is searched together with the previous one
     hold_until_cited: bool = False  # streams: show nothing before the first valid citation
+    # questions in these languages are refused before the model is called when they name something (a
+    # place, a body) that no source mentions: the pages' language, where capitals mark proper names only
+    name_check_languages: tuple[str, ...] = ("fr",)
 
 
 @dataclass(frozen=True)
@@ -178,11 +182,18 @@ class AssistantService:
         exchange = Exchange(principal, request_id, question, owner, conversation, history)
         hits = await asyncio.to_thread(self.retriever.search, self._scope(principal), self._search(exchange))
         exchange.sources = self.confidence.sources(hits, len(self.options.source_chars))
-        exchange.low_confidence = self.confidence.is_low(exchange.sources)
+        exchange.low_confidence = self.confidence.is_low(exchange.sources) or self._names_missing(exchange)
         if not conversation.answered:
             assert principal.use_case is not None  # Owner.of checked it
             exchange.notice = notice_for(principal.use_case.transparency_notice, question.language)
         return exchange
+
+    def _names_missing(self, exchange: Exchange) -> bool:
+        """Whether the question names something no source mentions (in the languages this is checked in)."""
+        question = exchange.question
+        if question.language not in self.options.name_check_languages:
+            return False
+        return bool(unmentioned(question.message, exchange.sources))
 
     def _load(self, owner: Owner, question: Question) -> tuple[ConversationRef, list[Turn]]:
         conversation = self.conversations.open(owner, question.conversation_id, question.language)
