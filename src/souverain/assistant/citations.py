@@ -84,9 +84,11 @@ def substance(text: str, sources: Sequence[SearchHit]) -> int:
     loop may write nothing but "[1] <title>" lines, which cite without answering."""
     rest = strip_citations(text).casefold()
     for hit in sources:
-        for name in (hit.title, hit.section):
-            if name:
-                rest = rest.replace(name.casefold(), " ")
+        # the section is a heading path ("À l'étranger > Coût"): its headings are named one by one too
+        names = sorted({hit.title, hit.section, *hit.section.split(" > ")}, key=len, reverse=True)
+        for name in names:
+            if name.strip():
+                rest = rest.replace(name.strip().casefold(), " ")
     return sum(1 for c in rest if c.isalpha())
 
 
