@@ -94,6 +94,7 @@ def test_confidence_thresholds_decide_sources_and_refusal() -> None:
 def test_substance_counts_what_an_answer_says_beyond_citations_and_titles() -> None:
     assert substance("[1] Carte d'identité\n[2] Passeport [1]", SOURCES) == 0
     assert substance("Déclarez la perte [1].", SOURCES) == len("Déclarezlaperte")
+    assert substance("86 € [1]", SOURCES) == 2
     with_sections = [passage("c", "F1", "Passeport", "a", section="Mineur > À l'étranger > Coût")]
     assert substance("[1] Coût\n[1] À l'étranger\n[1] Passeport", with_sections) == 0
 

@@ -80,7 +80,7 @@ async def test_a_low_confidence_stream_refuses_at_once(gw: AssistantGateway) -> 
 
 async def test_a_refused_stream_is_an_http_error_before_any_event(gw: AssistantGateway) -> None:
     key = gw.provision(allowed_models=[])
-    r = await gw.chat(key.key, message=QUESTION, stream=True)
+    r = await gw.chat(key.key, message=QUESTION, language="de", stream=True)
     assert r.status_code == 403
     assert r.json()["error"]["code"] == "model_not_allowed"
 

@@ -80,8 +80,9 @@ def strip_citations(text: str) -> str:
 
 
 def substance(text: str, sources: Sequence[SearchHit]) -> int:
-    """How many letters the answer says beyond its citations and the sources' titles: a small model in a
-    loop may write nothing but "[1] <title>" lines, which cite without answering."""
+    """How many letters and digits the answer says beyond its citations and the sources' titles and
+    headings: a small model in a loop may write nothing but "[1] <title>" lines, which cite without
+    answering, while "86 € [1]" is a terse but real answer."""
     rest = strip_citations(text).casefold()
     for hit in sources:
         # the section is a heading path ("À l'étranger > Coût"): its headings are named one by one too
@@ -89,7 +90,7 @@ def substance(text: str, sources: Sequence[SearchHit]) -> int:
         for name in names:
             if name.strip():
                 rest = rest.replace(name.strip().casefold(), " ")
-    return sum(1 for c in rest if c.isalpha())
+    return sum(1 for c in rest if c.isalnum())
 
 
 def repeats(text: str) -> int:
