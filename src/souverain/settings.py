@@ -12,7 +12,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -242,7 +242,7 @@ class AssistantSettings(_Strict):
         default_factory=list,
         description="Collections searched by default; empty: every one the caller may read.",
     )
-    source_chars: list[int] = Field(
+    source_chars: list[Annotated[int, Field(ge=100, le=4000)]] = Field(
         default_factory=lambda: [400, 200, 150],
         min_length=1,
         max_length=10,
@@ -250,13 +250,6 @@ class AssistantSettings(_Strict):
         "per page given to the model. On a CPU every source token is read before the first answer token "
         "(70-90 tokens a second on two cores).",
     )
-
-    @field_validator("source_chars")
-    @classmethod
-    def _budgets_in_range(cls, value: list[int]) -> list[int]:
-        if any(not 100 <= chars <= 4000 for chars in value):
-            raise ValueError("each source_chars entry must be between 100 and 4000 characters")
-        return value
 
     public_use_case: str | None = Field(
         None,

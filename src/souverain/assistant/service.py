@@ -23,7 +23,7 @@ from souverain.assistant.handover import HandoverStore, Status, Ticket
 from souverain.assistant.injection import strip_instructions
 from souverain.assistant.language import Language
 from souverain.assistant.notice import notice_for
-from souverain.assistant.prompt import Turn, build_messages
+from souverain.assistant.prompt import DEFAULT_SOURCE_CHARS, Turn, build_messages
 from souverain.assistant.refusal import Refusals
 from souverain.assistant.reply import Provenance, Reply
 from souverain.events import Event, EventSink, emit_or_refuse
@@ -45,11 +45,9 @@ class AssistantOptions:
     model: str = "chat-default"  # the chat alias the assistant calls; the use case must allow it
     collections: tuple[str, ...] = ()  # searched when a question names none; empty: every readable one
     k: int = 8  # hits retrieved
-    # characters of each source's best sentences, best source first (one entry per source given). The
-    # prompt is read at 70-75 tokens/s on two cores (prebuilt llama.cpp), so this sets the time to first
-    # token: 400/200/150 keeps the part that is not cached near 280 tokens, and the required facts of
-    # bench/data/answer_questions.jsonl in the prompt as often as 3 x 300 (28 of 37), 36 tokens shorter
-    source_chars: tuple[int, ...] = (400, 200, 150)
+    # characters of each source's best sentences, best source first (one entry per source given); the
+    # prompt is read at 70-75 tokens/s on two cores (prebuilt llama.cpp), so this sets the time to first token
+    source_chars: tuple[int, ...] = DEFAULT_SOURCE_CHARS
     max_tokens: int = 350
     temperature: float = 0.0
     history_turns: int = 1  # earlier exchanges replayed to the model

@@ -18,7 +18,6 @@ from sqlalchemy import Connection, Table, bindparam, insert, text
 from souverain.knowledge.collections import CollectionView
 from souverain.knowledge.index import ChunkRow, DocumentTerms, Scored, query_terms, vector_bytes
 from souverain.knowledge.models import KnowledgeChunk
-from souverain.knowledge.spelling import document_frequencies
 from souverain.knowledge.vectors import VectorCache
 
 _CHUNKS = cast(Table, KnowledgeChunk.__table__)
@@ -136,7 +135,10 @@ class SqliteIndex:
             ),
             {"collection": collection.id},
         ).all()
-        return document_frequencies([tuple(row) for row in rows])
+        counts: Counter[str] = Counter()
+        for title, body in rows:  # each document counts a term once, whichever column holds it
+            counts.update(set(f"{title or ''} {body or ''}".split()))
+        return counts
 
 
 def _matching_documents(

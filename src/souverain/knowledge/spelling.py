@@ -13,13 +13,12 @@ another word ("partons" into "carton", "voudrais" into "poudre").
 
 The vocabulary is read per collection, never across tenants (a correction must not reveal that a word
 exists in someone else's documents), cached in memory and rebuilt when the collection's revision moves on,
-as the vector matrices are. Candidates are found with RapidFuzz (MIT): its Levenshtein scan over tens of
-thousands of terms takes a few milliseconds, where a Python loop would take a second.
+as the vector matrices are (``RevisionCache``). Candidates are found with RapidFuzz (MIT): its Levenshtein
+scan over tens of thousands of terms takes a few milliseconds, where a Python loop would take a second.
 """
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from rapidfuzz.distance import Levenshtein
 from sqlalchemy import Connection
 
 from souverain.knowledge.collections import CollectionView
+from souverain.knowledge.revisions import RevisionCache
 
 VocabularyReader = Callable[[Connection, CollectionView], Counter[str]]
 
@@ -45,7 +45,6 @@ class SpellingConfig:
 
 @dataclass(frozen=True)
 class _Vocabulary:
-    revision: int
     frequencies: Counter[str]
     by_initial: dict[str, list[str]]  # the terms frequent enough to be a replacement, by first letter
 
@@ -63,9 +62,12 @@ class Speller:
     def __init__(self, reader: VocabularyReader, config: SpellingConfig | None = None) -> None:
         self.reader = reader
         self.config = config or SpellingConfig()
-        self._vocabularies: dict[int, _Vocabulary] = {}
-        self._lock = threading.Lock()
-        self.loads = 0  # how many times a vocabulary was read (tests check invalidation)
+        self._vocabularies = RevisionCache(self._read)
+
+    @property
+    def loads(self) -> int:
+        """How many times a vocabulary was read from the database."""
+        return self._vocabularies.loads
 
     def correct(
         self,
@@ -77,7 +79,7 @@ class Speller:
         stems any collection holds gains its best known neighbour; every other word keeps its stems."""
         if not collections:
             return [term for _, stems in words for term in stems]
-        vocabularies = [self._vocabulary(connection, collection) for collection in collections]
+        vocabularies = [self._vocabularies.get(connection, collection) for collection in collections]
         terms: list[str] = []
         for word, stems in words:
             terms.extend(stems)
@@ -106,26 +108,10 @@ class Speller:
                     best = key if best is None or key < best else best
         return None if best is None else best[2]
 
-    def _vocabulary(self, connection: Connection, collection: CollectionView) -> _Vocabulary:
-        with self._lock:
-            cached = self._vocabularies.get(collection.id)
-            if cached is not None and cached.revision == collection.revision:
-                return cached
-            frequencies = self.reader(connection, collection)
-            by_initial: dict[str, list[str]] = {}
-            for term, count in frequencies.items():
-                if count >= self.config.min_documents:
-                    by_initial.setdefault(term[:1], []).append(term)
-            loaded = _Vocabulary(collection.revision, frequencies, by_initial)
-            self._vocabularies[collection.id] = loaded
-            self.loads += 1
-            return loaded
-
-
-def document_frequencies(rows: Sequence[str] | Sequence[tuple[str, ...]]) -> Counter[str]:
-    """How many documents hold each term, from each document's space-separated analysed terms."""
-    counts: Counter[str] = Counter()
-    for row in rows:
-        fields = (row,) if isinstance(row, str) else row
-        counts.update({term for field in fields for term in (field or "").split()})
-    return counts
+    def _read(self, connection: Connection, collection: CollectionView) -> _Vocabulary:
+        frequencies = self.reader(connection, collection)
+        by_initial: dict[str, list[str]] = {}
+        for term, count in frequencies.items():
+            if count >= self.config.min_documents:
+                by_initial.setdefault(term[:1], []).append(term)
+        return _Vocabulary(frequencies, by_initial)

@@ -8,7 +8,6 @@ first search and reloaded when its revision (bumped by every ingest or deletion,
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -17,11 +16,11 @@ from sqlalchemy import Connection, text
 
 from souverain.knowledge.collections import CollectionView
 from souverain.knowledge.index import Scored
+from souverain.knowledge.revisions import RevisionCache
 
 
 @dataclass(frozen=True)
 class _Matrix:
-    revision: int
     chunk_ids: np.ndarray  # int64, one per row
     document_pks: np.ndarray  # int64, one per row
     vectors: np.ndarray  # float32 (rows, dimensions), unit rows
@@ -32,20 +31,16 @@ class VectorCache:
 
     def __init__(self, dimensions: int) -> None:
         self.dimensions = dimensions
-        self._matrices: dict[int, _Matrix] = {}
-        self._lock = threading.Lock()
-        self.loads = 0  # how many times a matrix was read from the database (tests check invalidation)
+        self._matrices = RevisionCache(self._load)
+
+    @property
+    def loads(self) -> int:
+        """How many times a matrix was read from the database."""
+        return self._matrices.loads
 
     def matrix(self, connection: Connection, collection: CollectionView) -> _Matrix:
         """The collection's matrix at its current revision."""
-        with self._lock:
-            cached = self._matrices.get(collection.id)
-            if cached is not None and cached.revision == collection.revision:
-                return cached
-            loaded = self._load(connection, collection)
-            self._matrices[collection.id] = loaded
-            self.loads += 1
-            return loaded
+        return self._matrices.get(connection, collection)
 
     def _load(self, connection: Connection, collection: CollectionView) -> _Matrix:
         rows = connection.execute(
@@ -58,7 +53,6 @@ class VectorCache:
         blob = b"".join(row[2] for row in rows)
         vectors = np.frombuffer(blob, dtype="<f4").reshape(len(rows), self.dimensions)
         return _Matrix(
-            revision=collection.revision,
             chunk_ids=np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows)),
             document_pks=np.fromiter((row[1] for row in rows), dtype=np.int64, count=len(rows)),
             vectors=vectors.astype(np.float32, copy=False),
