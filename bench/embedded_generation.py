@@ -327,17 +327,14 @@ def main(argv: list[str] | None = None) -> None:
     max_tokens = args.max_tokens or (48 if args.quick else 128)
     started = time.monotonic()
     runs = run_both(model, repeats, max_tokens, started + args.time_limit)
-    command = report.command_line("bench.embedded_generation", argv)
     result: dict[str, Any] = {
-        "meta": {
-            "command": command,
-            "load_before": load_before,
-            "load_after": report.load_average(),
-            "date": report.now_utc(),
-            "machine": report.machine(),
-            "versions": report.versions(("xllamacpp", "uvicorn", "fastapi", "httpx")),
-            "wall_s": round(time.monotonic() - started, 1),
-        },
+        "meta": report.run_meta(
+            "bench.embedded_generation",
+            argv,
+            ("xllamacpp", "uvicorn", "fastapi", "httpx"),
+            load_before,
+            wall_s=round(time.monotonic() - started, 1),
+        ),
         "plan": {"model": model, "repeats": repeats, "max_tokens": max_tokens, "prompts": PROMPTS},
         "summary": summarize(runs),
         "runs": [{**asdict(g), "decode_rate": g.decode_rate, "e2e_rate": g.e2e_rate} for g in runs],

