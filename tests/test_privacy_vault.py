@@ -1,5 +1,5 @@
 """The pseudonymisation vault: stable placeholders, AES-GCM at rest bound to tenant and conversation,
-expiry."""
+expiry; the subject links that point at vaults, purged once expired."""
 
 from __future__ import annotations
 
@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import MetaData, insert, select, update
+from sqlalchemy import MetaData, insert, select, text, update
 
 from souverain.errors import DetectionError, InvalidRequest, SouverainError
 from souverain.governance.models import UseCase
 from souverain.privacy.entities import EntityType
+from souverain.privacy.subject_links import Conversation, SubjectLinks
 from souverain.privacy.vault import KEY_FILE, Vault, VaultCipher, check_conversation_id, load_secret
 from souverain.privacy.vault_store import PrivacyVault, VaultStore
 from souverain.settings import PrivacySettings
@@ -38,6 +39,16 @@ class Clock:
         self.now = datetime(2030, 1, 1, tzinfo=UTC)
 
     def __call__(self) -> datetime:
+        return self.now
+
+
+class Ticks:
+    """A settable monotonic clock, in seconds."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
         return self.now
 
 
@@ -169,6 +180,30 @@ def test_expired_vaults_are_unreadable_and_purged(store: VaultStore, clock: Cloc
         session.commit()
     assert store.purge_expired() == 1
     assert store.count() == 0
+
+
+def link_rows(database: Database) -> int:
+    with database.engine.connect() as connection:
+        return int(connection.execute(text("SELECT count(*) FROM privacy_subject_links")).scalar_one())
+
+
+def test_expired_subject_links_are_purged_as_links_are_recorded(database: Database, clock: Clock) -> None:
+    ticks = Ticks()
+    links = SubjectLinks(
+        database.sessions, VaultCipher(SECRET), 3600, clock, purge_every_s=60, monotonic=ticks
+    )
+    assert links.link("7", "conv-old", ["subj_old"]) == 1  # the first call purges (nothing has expired)
+    clock.now += timedelta(minutes=30)
+    assert links.link("7", "conv-live", ["subj_live"]) == 1
+    clock.now += timedelta(minutes=31)  # conv-old's link is 61 minutes old, its TTL is one hour
+    assert links.conversations(["subj_old"]) == []  # reads ignore it at once
+    links.link("7", "conv-live", ["subj_live"])
+    assert link_rows(database) == 2  # within the throttle window: not purged yet
+    ticks.now += 60
+    assert links.link("7", "conv-live", ["subj_live"]) == 0  # nothing new, but the purge is due
+    assert link_rows(database) == 1
+    live = Conversation("7", "conv-live", VaultCipher(SECRET).handle("7", "conv-live"))
+    assert links.conversations(["subj_live", "subj_old"]) == [live]
 
 
 def test_concurrent_requests_of_one_conversation_keep_every_value(store: VaultStore) -> None:

@@ -9,8 +9,6 @@ requests come (``purge_due``). The methods do blocking database work: call them 
 from __future__ import annotations
 
 import itertools
-import threading
-import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -25,6 +23,7 @@ from souverain.assistant.models import Conversation, HandoverTicket, Message
 from souverain.assistant.prompt import Turn
 from souverain.errors import Conflict, Forbidden
 from souverain.governance.principal import Principal
+from souverain.storage.throttle import Throttle
 
 
 def utcnow() -> datetime:
@@ -87,18 +86,11 @@ class ConversationStore:
     ) -> None:
         self.sessions = sessions
         self.clock = clock
-        self.purge_every_s = purge_every_s
-        self._purged_at: float | None = None
-        self._purge_lock = threading.Lock()
+        self._purge = Throttle(purge_every_s)
 
     def purge_due(self) -> bool:
         """Whether ``purge_expired`` should run now (at most every ``purge_every_s``, in this process)."""
-        now = time.monotonic()
-        with self._purge_lock:
-            if self._purged_at is not None and now - self._purged_at < self.purge_every_s:
-                return False
-            self._purged_at = now
-            return True
+        return self._purge.due()
 
     def open(self, owner: Owner, conversation_id: str | None, language: str) -> ConversationRef:
         """The live conversation ``conversation_id`` of ``owner``, or a new one (409: another use case's)."""

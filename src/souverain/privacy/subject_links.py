@@ -3,12 +3,14 @@
 When a request of a conversation carries an identifying value, the conversation's vault handle is linked to
 the value's pseudonymous subject identifier, with the tenant and conversation id sealed beside it (the
 table holds nothing readable). An access or erasure request follows the links to the vaults and to the
-conversations kept by other stores. Links expire with the vault they point at. The methods do blocking
-database work: call them off the event loop.
+conversations kept by other stores. Links expire with the vault they point at (or with the conversation, if
+it is kept longer): reads ignore expired links, and they are purged in bulk as links are recorded, at most
+once a minute by default. The methods do blocking database work: call them off the event loop.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,6 +22,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from souverain.privacy.vault import VaultCipher
 from souverain.storage.orm import Base
+from souverain.storage.throttle import Throttle
 
 
 class SubjectLink(Base):
@@ -57,15 +60,21 @@ class SubjectLinks:
         cipher: VaultCipher,
         ttl_seconds: int,
         clock: Callable[[], datetime] = _utcnow,
+        purge_every_s: float = 60.0,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.sessions = sessions
         self.cipher = cipher
         self.ttl = timedelta(seconds=ttl_seconds)
         self.clock = clock
+        self._purge = Throttle(purge_every_s, monotonic)
 
     def link(self, tenant: str, conversation_id: str, subjects: Sequence[str], keep_days: int = 0) -> int:
         """Link each subject to the conversation (once), for the vault's lifetime or ``keep_days`` if
-        longer (a conversation store may keep it that long); returns how many links are new."""
+        longer (a conversation store may keep it that long); returns how many links are new.
+
+        Expired links are purged along the way, at most every ``purge_every_s`` seconds.
+        """
         handle = self.cipher.handle(tenant, conversation_id)
         now = self.clock()
         expires_at = now + max(self.ttl, timedelta(days=keep_days))
@@ -85,6 +94,8 @@ class SubjectLinks:
                     added += 1
                 except IntegrityError:  # another request of the conversation linked it first
                     session.rollback()
+        if self._purge.due():
+            self.purge_expired()
         return added
 
     def conversations(self, subjects: Sequence[str]) -> list[Conversation]:

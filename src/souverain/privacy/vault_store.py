@@ -10,8 +10,6 @@ call them off the event loop.
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -36,6 +34,7 @@ from souverain.errors import DetectionError
 from souverain.privacy.entities import EntityType
 from souverain.privacy.vault import Vault, VaultCipher
 from souverain.storage.orm import Base
+from souverain.storage.throttle import Throttle
 
 _ATTEMPTS = 5
 _PURGE_EVERY_S = 60.0
@@ -77,8 +76,7 @@ class VaultStore:
         self.cipher = cipher
         self.ttl = timedelta(seconds=ttl_seconds)
         self.clock = clock
-        self._purged_at = 0.0
-        self._purge_lock = threading.Lock()
+        self._purge = Throttle(_PURGE_EVERY_S)
 
     def new(self, tenant: str, conversation_id: str | None = None) -> Vault:
         """A fresh vault (stored by ``assign`` once it holds a value and has a conversation id)."""
@@ -166,9 +164,5 @@ class VaultStore:
             return int(session.scalar(select(func.count()).select_from(PrivacyVault)) or 0)
 
     def _maybe_purge(self) -> None:
-        now = time.monotonic()
-        with self._purge_lock:
-            if now - self._purged_at < _PURGE_EVERY_S:
-                return
-            self._purged_at = now
-        self.purge_expired()
+        if self._purge.due():
+            self.purge_expired()
