@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from souverain.knowledge.chunking import SECTION_SEPARATOR
 from souverain.knowledge.types import SearchHit
 
 GROUP = re.compile(r"(\s*)\[\s*(?:sources?\s*)?(\d{1,3}(?:\s*[,;]\s*(?:sources?\s*)?\d{1,3})*)\s*\]", re.I)
@@ -86,7 +87,7 @@ def substance(text: str, sources: Sequence[SearchHit]) -> int:
     rest = strip_citations(text).casefold()
     for hit in sources:
         # the section is a heading path ("À l'étranger > Coût"): its headings are named one by one too
-        names = sorted({hit.title, hit.section, *hit.section.split(" > ")}, key=len, reverse=True)
+        names = sorted({hit.title, hit.section, *hit.section.split(SECTION_SEPARATOR)}, key=len, reverse=True)
         for name in names:
             if name.strip():
                 rest = rest.replace(name.strip().casefold(), " ")

@@ -18,6 +18,7 @@ from souverain.assistant.citations import strip_citations
 from souverain.assistant.excerpt import excerpt
 from souverain.assistant.injection import strip_instructions
 from souverain.assistant.language import PROMPT_NAMES, Language
+from souverain.knowledge.chunking import SECTION_SEPARATOR
 from souverain.knowledge.types import SearchHit
 
 NO_ANSWER = "NO_ANSWER"
@@ -70,13 +71,21 @@ class Turn:
     answer: str
 
 
+def heading(hit: SearchHit) -> str:
+    """The source's title and its innermost section heading: the outer headings of a long section path
+    ("Apprentissage traditionnel ou conduite supervisée > Sans formation complémentaire") cost prompt tokens
+    the model reads before its first word, and the innermost one names what the passage is about."""
+    section = hit.section.rsplit(SECTION_SEPARATOR, 1)[-1].strip()
+    return f"{hit.title} — {section}" if section else hit.title
+
+
 def source_block(number: int, hit: SearchHit, question: str, limit: int) -> str:
-    """One source: its markers, title, section and the passage (or its best sentences), with planted
+    """One source: its markers, heading and the passage (or its best sentences), with planted
     instructions taken out and markers defused."""
-    heading = hit.title if not hit.section else f"{hit.title} — {hit.section}"
     text, _ = strip_instructions(hit.text)
     body = neutralise(excerpt(text, question, limit))
-    return f"<<<SOURCE {number}>>>\n{neutralise(strip_instructions(heading)[0])}\n{body}\n<<<END {number}>>>"
+    title = neutralise(strip_instructions(heading(hit))[0])
+    return f"<<<SOURCE {number}>>>\n{title}\n{body}\n<<<END {number}>>>"
 
 
 def user_turn(question: str, sources: Sequence[SearchHit], language: Language, limits: Sequence[int]) -> str:

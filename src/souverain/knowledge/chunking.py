@@ -15,6 +15,7 @@ from souverain.errors import InvalidRequest
 from souverain.knowledge.types import Block, BlockKind, Chunk, SourceDocument
 
 MIN_CHARS = 80  # below this, chunks would hold less than a sentence
+SECTION_SEPARATOR = " > "  # between the headings of a chunk's section path
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[ \t]+|\n+")
 _Part = tuple[str, str]  # (separator from the previous part, text)
 
@@ -42,13 +43,13 @@ def _sections(blocks: list[Block]) -> Iterator[tuple[str, list[Block]]]:
             body.append(block)
             continue
         if body:
-            yield " > ".join(text for _, text in path), body
+            yield SECTION_SEPARATOR.join(text for _, text in path), body
             body = []
         while path and path[-1][0] >= block.level:
             path.pop()
         path.append((block.level, block.text))
     if body:
-        yield " > ".join(text for _, text in path), body
+        yield SECTION_SEPARATOR.join(text for _, text in path), body
 
 
 def _pieces(block: Block, max_chars: int) -> list[str]:
