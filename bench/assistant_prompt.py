@@ -31,6 +31,7 @@ from bench import knowledge_common, report
 from bench.procs import REPO
 from souverain.assistant.confidence import RetrievalConfidence
 from souverain.assistant.prompt import build_messages
+from souverain.assistant.service import AssistantOptions
 from souverain.knowledge.analysis import fold
 from souverain.knowledge.types import Scope, SearchHit, SearchRequest
 from souverain.settings import Classification
@@ -38,7 +39,7 @@ from souverain.settings import Classification
 QUESTIONS = REPO / "bench" / "data" / "answer_questions.jsonl"
 HEADING = "Assistant prompt budget"
 DEFAULT_BUDGETS = ("400,200,150", "300,300,300", "450,450,450", "400,150", "300,150")
-K = 8  # hits retrieved, as the assistant does
+K = AssistantOptions().k  # hits retrieved, as the assistant does
 
 
 def load_questions() -> list[dict[str, Any]]:
@@ -60,7 +61,13 @@ def retrieve(
         return [
             service.search(
                 scope,
-                SearchRequest(query=q["question"], collections=(collection,), k=K, language=q["language"]),
+                SearchRequest(
+                    query=q["question"],
+                    collections=(collection,),
+                    k=K,
+                    language=q["language"],
+                    context_chars=AssistantOptions().context_chars,
+                ),
             )
             for q in questions
         ]

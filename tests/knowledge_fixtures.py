@@ -88,3 +88,17 @@ NAISSANCE = page(
     theme="Famille",
 )
 PAGES = [CARTE, PERMIS, NAISSANCE]
+
+# a page whose first section opens with one line and gives its figures in subsections
+SECTIONED = page(
+    "F34752",
+    "Combien coûte un passeport ?",
+    "# Pour un adulte\n\nLe montant du passeport d'une personne majeure dépend du lieu où la demande est "
+    "déposée, en France ou à l'étranger.\n\n"
+    "## En métropole\n\nEn métropole, le passeport d'un adulte coûte 86 euros, payés par timbre fiscal "
+    "acheté en ligne ou chez un buraliste.\n\n"
+    "## À l'étranger\n\nÀ l'étranger, le passeport d'un adulte coûte 96 euros, payés au consulat au moment "
+    "du dépôt du dossier de demande.\n\n"
+    "# Pour un mineur\n\nLe passeport d'un mineur coûte 42 euros entre 15 et 17 ans et 17 euros avant "
+    "15 ans, quel que soit le lieu de la demande.",
+)

@@ -83,6 +83,7 @@ async def test_a_grounded_answer_cites_retrieved_pages(
     assert (scope.tenant, scope.use_case, scope.classification) == ("ministry", "assistant", "internal")
     assert request.query == QUESTION
     assert request.language == "fr"  # the question's language weighs the two sides of the search
+    assert request.context_chars > 0  # passages come with the rest of their section for the excerpt
     prompt = gw.last_prompt()
     assert prompt[0] == {"role": "system", "content": SYSTEM_PROMPT}
     assert "<<<SOURCE 1>>>\nCarte d'identité perdue à l'étranger" in prompt[-1]["content"]

@@ -154,6 +154,21 @@ def test_a_question_asking_for_a_figure_keeps_the_sentence_with_the_figure() -> 
     assert where == "La demande de passeport se fait sur rendez-vous en mairie."
 
 
+def test_a_figure_asked_in_another_language_still_finds_the_sentence_with_the_figure() -> None:
+    text = (
+        "Le montant du passeport d'une personne majeure dépend du lieu de la demande. "
+        "Des informations générales sont données sur cette page officielle. "
+        "En métropole le titre revient à 86 €."
+    )
+    # no sentence shares a word with the German question: the sentence with a number comes first
+    assert (
+        excerpt(text, "Wie viel kostet ein Reisepass für Erwachsene?", 45)
+        == "En métropole le titre revient à 86 €."
+    )
+    # without a figure asked for, the beginning is kept
+    assert excerpt(text, "Wo beantrage ich einen Reisepass?", 80).startswith("Le montant du passeport")
+
+
 def test_sentences_repeated_by_overlapping_passages_are_kept_once() -> None:
     merged = "Votre carte a été volée ? Déclarez le vol.\n…\nVotre carte a été volée ? Le timbre coûte 25 €."
     assert sentences(merged) == ["Votre carte a été volée ?", "Déclarez le vol.", "Le timbre coûte 25 €."]

@@ -22,7 +22,7 @@ from souverain.knowledge.service import KnowledgeService
 from souverain.knowledge.types import SearchRequest
 from souverain.settings import Classification
 from tests.databases import postgres_database
-from tests.knowledge_fixtures import CARTE, NAISSANCE, PAGES, PERMIS, page, scope, service_over
+from tests.knowledge_fixtures import CARTE, NAISSANCE, PAGES, PERMIS, SECTIONED, page, scope, service_over
 
 TENANT = "ville"
 READER = scope(TENANT)
@@ -154,3 +154,12 @@ def test_misspelt_words_are_corrected_from_the_collections_vocabulary(service: K
         assert service.index.lexical(connection, [collection], words[0][1], {}, 10) == []
         assert service.retriever.speller.correct(connection, [collection], words)[-1] == "passeport"
     assert set(ids(service, "pasport")[:2]) == {"P0", "P1"}
+
+
+def test_a_passage_brings_the_rest_of_its_section_as_on_sqlite(service: KnowledgeService) -> None:
+    service.ingest(TENANT, "aides", [SECTIONED, PERMIS])
+    request = SearchRequest("montant majeure lieu déposée", ("aides",), k=1, context_chars=1000)
+    [hit] = service.search(READER, request)
+    assert (hit.document_id, hit.section) == ("F34752", "Pour un adulte")
+    assert "En métropole\nEn métropole, le passeport d'un adulte coûte 86 euros" in hit.text
+    assert "42 euros" not in hit.text

@@ -19,7 +19,7 @@ from souverain.knowledge.search import RetrievalConfig, query_terms
 from souverain.knowledge.service import KnowledgeService
 from souverain.knowledge.types import SearchRequest
 from souverain.settings import Classification
-from tests.knowledge_fixtures import CARTE, NAISSANCE, PAGES, PERMIS, page, scope, service_over
+from tests.knowledge_fixtures import CARTE, NAISSANCE, PAGES, PERMIS, SECTIONED, page, scope, service_over
 
 TENANT = "ville"
 READER = scope(TENANT)
@@ -207,6 +207,28 @@ def test_the_passage_chosen_is_the_one_about_the_question(service: KnowledgeServ
     [first, second] = service.search(READER, SearchRequest("recours après un refus", ("aides",), k=2))
     assert (first.document_id, first.section) == ("AIDE", "Recours")
     assert second.score == pytest.approx(first.score / 2, rel=1e-3)  # a second passage counts half
+
+
+def test_a_passage_can_bring_the_rest_of_its_section(service: KnowledgeService) -> None:
+    service.ingest(TENANT, "aides", [SECTIONED, PERMIS])
+
+    def best(context_chars: int) -> str:
+        request = SearchRequest("montant majeure lieu déposée", ("aides",), k=1, context_chars=context_chars)
+        [hit] = service.search(READER, request)
+        assert (hit.document_id, hit.section) == ("F34752", "Pour un adulte")
+        return hit.text
+
+    assert "86 euros" not in best(0)  # the section's opening line alone
+    whole = best(1000)
+    assert whole.startswith("Le montant du passeport")
+    assert "En métropole\nEn métropole, le passeport d'un adulte coûte 86 euros" in whole  # with its heading
+    assert "À l'étranger\nÀ l'étranger, le passeport d'un adulte coûte 96 euros" in whole
+    assert "42 euros" not in whole  # the next section is another section
+    first = best(150)  # the budget stops at the chunk that no longer fits
+    assert "86 euros" in first
+    assert "96 euros" not in first
+    with pytest.raises(InvalidRequest):
+        service.search(READER, SearchRequest("passeport", ("aides",), context_chars=-1))
 
 
 def test_stop_words_of_any_language_are_not_searched(service: KnowledgeService) -> None:

@@ -6,7 +6,8 @@ sentence scores by the question's words it contains (Snowball stems in French, G
 knowledge base's analysis), longer words counting more than short ones; when the question asks for a
 figure (how much, how long, at what age, which deadline: "combien", "wie viel", "how long" ...) a sentence
 holding a number scores more, since that is where such answers are. When no sentence shares a word with the
-question (e.g. a German question about a French page) the passage's beginning is kept.
+question (e.g. a German question about a French page) the sentences holding numbers come first when a
+figure is asked for, otherwise the passage's beginning is kept.
 """
 
 from __future__ import annotations
@@ -48,11 +49,11 @@ def sentences(text: str) -> list[str]:
     return list(dict.fromkeys(piece for piece in pieces if piece.strip(" .…")))
 
 
-def score(sentence: str, wanted: set[str], figure: bool) -> float:
-    """How well a sentence matches: its question terms, weighted by length, plus a figure when asked."""
-    found = terms(sentence) & wanted
+def score(sentence: str, found: set[str], figure: bool) -> float:
+    """How well a sentence matches: the question terms ``found`` in it, weighted by length, plus a figure
+    when one is asked for."""
     value = sum(min(len(term), 8) for term in found) / 8
-    if figure and found and _NUMBER.search(sentence):
+    if figure and _NUMBER.search(sentence):
         value += 1.0
     return value
 
@@ -64,7 +65,11 @@ def excerpt(text: str, question: str, limit: int) -> str:
         return text
     pieces = sentences(text)
     wanted, figure = terms(question), asks_for_figure(question)
-    scores = [score(piece, wanted, figure) for piece in pieces]
+    found = [terms(piece) & wanted for piece in pieces]
+    # a figure counts in a sentence about the question; when no sentence shares a word with the question (a
+    # German question about a French page), in any sentence
+    shared = any(found)
+    scores = [score(p, f, figure and (bool(f) or not shared)) for p, f in zip(pieces, found, strict=True)]
     ranked = sorted(range(len(pieces)), key=lambda i: (-scores[i], i))
     chosen: set[int] = set()
     used = 0

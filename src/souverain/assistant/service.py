@@ -48,6 +48,9 @@ class AssistantOptions:
     # characters of each source's best sentences, best source first (one entry per source given); the
     # prompt is read at 70-75 tokens/s on two cores (prebuilt llama.cpp), so this sets the time to first token
     source_chars: tuple[int, ...] = DEFAULT_SOURCE_CHARS
+    # each passage is retrieved with the rest of its section up to this many characters, for the excerpt to
+    # choose from: a section's opening line often defers to subsections that hold the figures
+    context_chars: int = 1200
     max_tokens: int = 350
     temperature: float = 0.0
     history_turns: int = 1  # earlier exchanges replayed to the model
@@ -209,7 +212,11 @@ class AssistantService:
         collections = (question.collection,) if question.collection else self.options.collections
         query = retrieval_query(question.message, exchange.history, self.options.followup_words)
         return SearchRequest(
-            query=query, collections=collections, k=self.options.k, language=question.language
+            query=query,
+            collections=collections,
+            k=self.options.k,
+            language=question.language,
+            context_chars=self.options.context_chars,
         )
 
     def _open_call(self, exchange: Exchange, stream: bool) -> tuple[ChatCompletionRequest, Call]:

@@ -19,6 +19,7 @@ from souverain.errors import InvalidRequest
 from souverain.knowledge import collections as collections_
 from souverain.knowledge.analysis import fold
 from souverain.knowledge.collections import CollectionView
+from souverain.knowledge.context import Located, with_section_context
 from souverain.knowledge.embedder import Embedder
 from souverain.knowledge.fusion import reciprocal_rank_fusion
 from souverain.knowledge.index import Analyzer, Index, Scored, checked_filters
@@ -28,6 +29,7 @@ from souverain.knowledge.types import Scope, SearchHit, SearchRequest
 
 MAX_K = 100
 MAX_QUERY_CHARS = 2000
+MAX_CONTEXT_CHARS = 8000
 _WORD = re.compile(r"[^\W_]+")
 _STOP_WORDS = frozenset().union(*BY_LANGUAGE.values())
 
@@ -65,6 +67,7 @@ class RetrievalConfig:
 class _Found:
     chunk_id: int
     document_pk: int
+    ordinal: int
     language: str
     hit: SearchHit
 
@@ -117,7 +120,8 @@ class HybridRetriever:
             )[: request.k]
             chunks = self.index.within(connection, readable, [pk for pk, _ in ranked], vector, config.choices)
             found = _hydrate(connection, [chunk.chunk_id for chunk in chunks], readable)
-        return self._passages(ranked, chunks, found, {term for term in terms if len(term) > 2})[: request.k]
+            passages = self._passages(ranked, chunks, found, {term for term in terms if len(term) > 2})
+            return with_section_context(connection, passages[: request.k], request.context_chars)
 
     def _passages(
         self,
@@ -125,20 +129,22 @@ class HybridRetriever:
         chunks: Sequence[Scored],
         found: dict[int, _Found],
         terms: set[str],
-    ) -> list[SearchHit]:
-        """Each document's best passages, scored from the document's fused score."""
+    ) -> list[Located]:
+        """Each document's best passages, scored from the document's fused score, best first."""
         by_document: dict[int, list[Scored]] = {}
         for chunk in chunks:
             by_document.setdefault(chunk.document_pk, []).append(chunk)
-        passages: list[SearchHit] = []
+        passages: list[Located] = []
         for document_pk, score in ranked:
             choices = by_document.get(document_pk, [])
             if len(choices) > 1:
                 choices = sorted(choices, key=lambda chunk: -self._fit(chunk, found[chunk.chunk_id], terms))
             for position, chunk in enumerate(choices[: self.config.per_document]):
                 passage_score = score * self.config.next_passage**position
-                passages.append(replace(found[chunk.chunk_id].hit, score=round(passage_score, 6)))
-        return sorted(passages, key=lambda hit: -hit.score)
+                chunk_found = found[chunk.chunk_id]
+                hit = replace(chunk_found.hit, score=round(passage_score, 6))
+                passages.append(Located(hit, document_pk, chunk_found.ordinal))
+        return sorted(passages, key=lambda passage: -passage.hit.score)
 
     def _fit(self, chunk: Scored, found: _Found, terms: set[str]) -> float:
         """How well a chunk answers: its similarity, plus the share of the query terms it contains.
@@ -174,6 +180,12 @@ def _checked_query(request: SearchRequest) -> str:
         )
     if not 1 <= request.k <= MAX_K:
         raise InvalidRequest(f"k must be between 1 and {MAX_K}.", param="k", code="invalid_k")
+    if not 0 <= request.context_chars <= MAX_CONTEXT_CHARS:
+        raise InvalidRequest(
+            f"context_chars must be between 0 and {MAX_CONTEXT_CHARS}.",
+            param="context_chars",
+            code="invalid_context_chars",
+        )
     return query
 
 
@@ -202,7 +214,7 @@ def _hydrate(
             url=row["url"],
             metadata=_metadata(row["metadata"]),
         )
-        found[row["id"]] = _Found(row["id"], row["document_pk"], row["language"], hit)
+        found[row["id"]] = _Found(row["id"], row["document_pk"], row["ordinal"], row["language"], hit)
     return found
 
 

@@ -85,6 +85,9 @@ class SearchRequest:
     k: int = 10
     filters: dict[str, str] = field(default_factory=dict)  # exact matches on document metadata
     language: str | None = None  # the query's language when known (fr, de, en, lb): weighs the two sides
+    # each passage followed by the next chunks of its own section (its subsections), up to this many
+    # characters: a section's opening line ("The fee depends on where you apply.") then holds its figures
+    context_chars: int = 0
 
 
 @dataclass(frozen=True)
