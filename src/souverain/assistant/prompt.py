@@ -18,7 +18,7 @@ from souverain.assistant.citations import strip_citations
 from souverain.assistant.excerpt import excerpt
 from souverain.assistant.injection import strip_instructions
 from souverain.assistant.language import PROMPT_NAMES, Language
-from souverain.knowledge.chunking import SECTION_SEPARATOR
+from souverain.knowledge.context import innermost
 from souverain.knowledge.types import SearchHit
 
 NO_ANSWER = "NO_ANSWER"
@@ -75,7 +75,7 @@ def heading(hit: SearchHit) -> str:
     """The source's title and its innermost section heading: the outer headings of a long section path
     ("Apprentissage traditionnel ou conduite supervisée > Sans formation complémentaire") cost prompt tokens
     the model reads before its first word, and the innermost one names what the passage is about."""
-    section = hit.section.rsplit(SECTION_SEPARATOR, 1)[-1].strip()
+    section = innermost(hit.section)
     return f"{hit.title} — {section}" if section else hit.title
 
 
