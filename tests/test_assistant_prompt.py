@@ -181,12 +181,19 @@ def test_the_prompt_size_comes_from_the_settings() -> None:
     from souverain.app import assistant_options
     from souverain.settings import AssistantSettings, Settings
 
-    options = assistant_options(Settings(assistant=AssistantSettings(source_chars=[300, 150])))
+    options = assistant_options(
+        Settings(assistant=AssistantSettings(source_chars=[300, 150], context_chars=0))
+    )
     assert options.source_chars == (300, 150)
+    assert options.context_chars == 0
     assert AssistantSettings().source_chars == [400, 200, 150]
+    assert assistant_options(Settings()).context_chars == AssistantSettings().context_chars == 1200
     for wrong in ([10], [], [300] * 11):
         with pytest.raises(ValueError, match="source_chars"):
             AssistantSettings(source_chars=wrong)
+    for too_much in (-1, 8001):
+        with pytest.raises(ValueError, match="context_chars"):
+            AssistantSettings(context_chars=too_much)
 
 
 def test_each_source_gets_its_own_budget_best_first() -> None:

@@ -104,6 +104,7 @@ def assistant_options(settings: Settings) -> AssistantOptions:
         model=assistant.model,
         collections=tuple(assistant.collections),
         source_chars=tuple(assistant.source_chars),
+        context_chars=assistant.context_chars,
     )
 
 

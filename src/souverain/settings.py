@@ -250,6 +250,14 @@ class AssistantSettings(_Strict):
         "per page given to the model. On a CPU every source token is read before the first answer token "
         "(70-90 tokens a second on two cores).",
     )
+    context_chars: int = Field(
+        1200,
+        ge=0,
+        le=8000,
+        description="Characters of the rest of its section each retrieved passage brings along (its "
+        "subsections, where pages give their figures), for the best sentences to be chosen from; 0: the "
+        "passage alone. The prompt's size is still set by source_chars.",
+    )
 
     public_use_case: str | None = Field(
         None,

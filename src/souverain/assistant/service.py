@@ -50,7 +50,7 @@ class AssistantOptions:
     source_chars: tuple[int, ...] = DEFAULT_SOURCE_CHARS
     # each passage is retrieved with the rest of its section up to this many characters, for the excerpt to
     # choose from: a section's opening line often defers to subsections that hold the figures
-    context_chars: int = 1200
+    context_chars: int = 1200  # the default of [assistant] context_chars
     max_tokens: int = 350
     temperature: float = 0.0
     history_turns: int = 1  # earlier exchanges replayed to the model
