@@ -56,6 +56,9 @@ def test_register_lists_what_is_missing_then_is_written(tmp_path: Path, kind: st
         assert entry["activity"] == "ministry/assistant"
         assert entry["legal_basis"] == "GDPR Art. 6(1)(e)"
         assert entry["recipients"] == ["helpdesk staff"]
+        assert "expired conversations, vaults and subject links deleted every 300 s" in " ".join(
+            entry["measures"]
+        )
         # this configuration serves neither of the use case's models: the register says so
         assert entry["processing"][0] == {
             "model": "chat-fake",

@@ -32,6 +32,7 @@ from souverain.gateway.chat import ChatService
 from souverain.gateway.embeddings import EmbeddingsService
 from souverain.gdpr.rights import SubjectRights
 from souverain.gdpr.sources import conversation_source, standard_sources
+from souverain.gdpr.sweeper import Purge, RetentionSweeper
 from souverain.governance import demo
 from souverain.governance.auth import KeyAuthenticator
 from souverain.governance.principal import Principal, development_principal
@@ -122,6 +123,21 @@ def build_rights(
     return SubjectRights(audit.store, stores.subjects, stores.links, detector, sources)
 
 
+def build_sweeper(
+    settings: Settings, stores: PrivacyStores, assistant: AssistantService, events: EventSink
+) -> RetentionSweeper | None:
+    """The scheduled deletion of expired personal data (None when ``privacy.purge_interval_s`` is 0)."""
+    interval = settings.privacy.purge_interval_s
+    if not interval:
+        return None
+    purges = [
+        Purge("conversations", assistant.conversations.purge_expired),
+        Purge("vaults", stores.vault.purge_expired),
+        Purge("subject_links", stores.links.purge_expired),
+    ]
+    return RetentionSweeper(purges, events, interval)
+
+
 def create_app(
     settings: Settings,
     backends: dict[str, Backend] | None = None,
@@ -175,15 +191,21 @@ def create_app(
                 assistant=assistant,
                 anonymous=_anonymous(settings),
             )
-            checker = asyncio.create_task(health_loop(active, board, settings.routing.health_interval))
+            loops = [health_loop(active, board, settings.routing.health_interval)]
+            sweeper = build_sweeper(settings, stores, assistant, sink)
+            if sweeper is not None:
+                loops.append(sweeper.run())
+            tasks = [asyncio.create_task(loop) for loop in loops]
             if audit is not None:
                 audit.start()
             try:
                 yield
             finally:
-                checker.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await checker
+                for task in tasks:
+                    task.cancel()
+                for task in tasks:
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
         finally:
             await asyncio.gather(*(b.close() for b in active.values()), return_exceptions=True)
             await quotas.close()

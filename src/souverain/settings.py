@@ -214,6 +214,13 @@ class PrivacySettings(_Strict):
         description="Lifetime of a conversation's vault from its creation, in seconds; an expired vault is "
         "unreadable and purged, and the conversation continues with a new one.",
     )
+    purge_interval_s: float = Field(
+        300.0,
+        ge=0,
+        description="How often the server deletes expired conversations, pseudonymisation vaults and subject "
+        "links, even when no request comes (seconds); each pass that deletes something is recorded in the "
+        "audit trail. 0: only as requests arrive.",
+    )
     detection_budget_ms: float = Field(
         200.0,
         gt=0,

@@ -83,8 +83,19 @@ def activity(use_case: UseCaseOut, controller: str, settings: Settings) -> dict[
             _MEASURES[use_case.privacy_policy.value],
             "hash-chained audit trail with signed checkpoints; keyed digests instead of content",
             "pseudonymisation vaults encrypted (AES-256-GCM), bound to their conversation, expiring",
+            *_sweeping(settings),
         ],
     }
+
+
+def _sweeping(settings: Settings) -> list[str]:
+    """The scheduled deletion of expired personal data, when the server runs it."""
+    interval = settings.privacy.purge_interval_s
+    if not interval:
+        return []
+    return [
+        f"expired conversations, vaults and subject links deleted every {interval:g} s, even without requests"
+    ]
 
 
 @dataclass(frozen=True)
