@@ -101,7 +101,7 @@ def measure_index(
             with tqdm(total=len(documents), unit="page", desc=f"ingest (titles {titles})") as bar:
                 ingested = service.ingest(TENANT, COLLECTION, documents, progress=_advance(bar))
             seconds = time.perf_counter() - started
-            lexical = build_knowledge_service(database, service.embedder, RetrievalConfig(dense_weight=0.0))
+            lexical = build_knowledge_service(database, service.embedder, RetrievalConfig.lexical_only())
             return {
                 "ingest": {
                     "seconds": round(seconds, 1),

@@ -163,3 +163,25 @@ def test_a_passage_brings_the_rest_of_its_section_as_on_sqlite(service: Knowledg
     assert (hit.document_id, hit.section) == ("F34752", "Pour un adulte")
     assert "En métropole\nEn métropole, le passeport d'un adulte coûte 86 euros" in hit.text
     assert "42 euros" not in hit.text
+
+
+def test_page_vectors_and_filters_on_postgresql_too(service: KnowledgeService) -> None:
+    service.ingest(TENANT, "aides", PAGES)
+    collection = service.collection(READER, "aides")
+    with service.database.engine.connect() as connection:
+        pks: dict[str, int] = dict(
+            connection.execute(text("SELECT document_id, id FROM knowledge_documents")).all()
+        )
+        opening_text, blob = connection.execute(
+            text("SELECT text, embedding FROM knowledge_chunks WHERE ordinal = 0 AND document_pk = :pk"),
+            {"pk": pks[PERMIS.id]},
+        ).one()
+        pages = service.retriever.pages.of(connection, collection)
+        vector = service.embedder.encode([opening_text])[0]
+        ranked = service.retriever.pages.rankings(connection, [collection], vector, 10)
+        allowed = service.index.matching_documents(connection, [collection], {"theme": "Papiers"})
+    row = pages.document_pks.tolist().index(pks[PERMIS.id])
+    assert pages.openings[row].tobytes() == blob  # read from the stored vectors, as on SQLite
+    assert ranked.by_opening[0] == pks[PERMIS.id]
+    assert allowed.tolist() == [pks[CARTE.id]]
+    assert ids(service, "carte permis", filters={"theme": "Transports"}) == ["F1460"]

@@ -31,7 +31,7 @@ COLLECTION = CollectionView(1, TENANT, "aides", Classification.PUBLIC, ("guichet
 
 
 def lexical(spelling: bool = True) -> RetrievalConfig:
-    return RetrievalConfig(dense_weight=0.0, spelling=spelling)
+    return RetrievalConfig.lexical_only(spelling)
 
 
 @pytest.fixture

@@ -109,6 +109,12 @@ class Index(Protocol):
         """Up to ``per_document`` chunks of each given document, nearest to ``vector`` first."""
         ...
 
+    def matching_documents(
+        self, connection: Connection, collections: Sequence[CollectionView], filters: Mapping[str, str]
+    ) -> np.ndarray:
+        """Ids (int64) of the collections' documents whose metadata match every filter."""
+        ...
+
     def vocabulary(self, connection: Connection, collection: CollectionView) -> Counter[str]:
         """How many of the collection's documents hold each analysed term (for spelling correction)."""
         ...

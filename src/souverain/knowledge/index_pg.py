@@ -186,6 +186,18 @@ class PgIndex:
         }
         return [Scored(row[0], row[1], float(row[2])) for row in connection.execute(_WITHIN, params)]
 
+    def matching_documents(
+        self, connection: Connection, collections: Sequence[CollectionView], filters: Mapping[str, str]
+    ) -> np.ndarray:
+        """Ids of the collections' documents whose metadata match every filter."""
+        self.check(connection)
+        condition, params = filter_clause(filters)
+        statement = text(
+            f"SELECT d.id FROM knowledge_documents d WHERE d.collection_id = ANY(:collections){condition}"  # noqa: S608
+        )
+        params_all: dict[str, object] = {"collections": [c.id for c in collections], **params}
+        return np.fromiter(connection.execute(statement, params_all).scalars(), dtype=np.int64)
+
     def vocabulary(self, connection: Connection, collection: CollectionView) -> Counter[str]:
         """Document frequencies of the collection's terms, from PostgreSQL's own ``ts_stat``."""
         # ts_stat takes its query as text: the collection id is an integer, never client text

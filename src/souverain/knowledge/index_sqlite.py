@@ -112,8 +112,19 @@ class SqliteIndex:
         limit: int,
     ) -> list[Scored]:
         """The chunks nearest to ``vector`` by exact inner product (cosine: rows are unit length)."""
-        allowed = _matching_documents(connection, collections, filters) if filters else None
+        allowed = self.matching_documents(connection, collections, filters) if filters else None
         return self.vectors.nearest(connection, collections, vector, limit, allowed)
+
+    def matching_documents(
+        self, connection: Connection, collections: Sequence[CollectionView], filters: Mapping[str, str]
+    ) -> np.ndarray:
+        """Ids of the collections' documents whose metadata match every filter."""
+        condition, params = filter_clause(filters)
+        statement = text(
+            f"SELECT d.id FROM knowledge_documents d WHERE d.collection_id IN :collections{condition}"  # noqa: S608
+        ).bindparams(bindparam("collections", expanding=True))
+        params_all: dict[str, object] = {"collections": [c.id for c in collections], **params}
+        return np.fromiter(connection.execute(statement, params_all).scalars(), dtype=np.int64)
 
     def within(
         self,
@@ -139,14 +150,3 @@ class SqliteIndex:
         for title, body in rows:  # each document counts a term once, whichever column holds it
             counts.update(set(f"{title or ''} {body or ''}".split()))
         return counts
-
-
-def _matching_documents(
-    connection: Connection, collections: Sequence[CollectionView], filters: Mapping[str, str]
-) -> np.ndarray:
-    condition, params = filter_clause(filters)
-    statement = text(
-        f"SELECT d.id FROM knowledge_documents d WHERE d.collection_id IN :collections{condition}"  # noqa: S608
-    ).bindparams(bindparam("collections", expanding=True))
-    params_all: dict[str, object] = {"collections": [c.id for c in collections], **params}
-    return np.fromiter(connection.execute(statement, params_all).scalars(), dtype=np.int64)

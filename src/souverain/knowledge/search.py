@@ -23,6 +23,7 @@ from souverain.knowledge.context import Located, with_section_context
 from souverain.knowledge.embedder import Embedder
 from souverain.knowledge.fusion import reciprocal_rank_fusion
 from souverain.knowledge.index import Analyzer, Index, Scored, checked_filters
+from souverain.knowledge.pages import PageVectors
 from souverain.knowledge.spelling import Speller
 from souverain.knowledge.stopwords import BY_LANGUAGE
 from souverain.knowledge.types import Scope, SearchHit, SearchRequest
@@ -52,7 +53,15 @@ class RetrievalConfig:
     # (German "Sohn", "Ausland"): full text then only adds noise, and the dense side must lead.
     language: str = "fr"  # the language of the pages
     foreign_lexical_weight: float = 0.3
+    # whole pages on the dense side (``pages``): by their centroid and by their opening chunk
+    centroid_weight: float = 0.25
+    opening_weight: float = 0.25
     spelling: bool = True  # correct query terms that no page holds (not for a question in another language)
+
+    @classmethod
+    def lexical_only(cls, spelling: bool = True) -> RetrievalConfig:
+        """Full text alone, every dense ranking weighing nothing (the benchmark's baseline row)."""
+        return cls(dense_weight=0.0, centroid_weight=0.0, opening_weight=0.0, spelling=spelling)
 
     def is_foreign(self, language: str | None) -> bool:
         """Whether a query in ``language`` (None: unknown, taken as the pages') is in another language."""
@@ -94,6 +103,7 @@ class HybridRetriever:
         self.analyzer = analyzer
         self.config = config or RetrievalConfig()
         self.speller = speller if speller is not None else Speller(index.vocabulary)
+        self.pages = PageVectors(embedder.dimensions)
 
     def search(self, scope: Scope, request: SearchRequest) -> list[SearchHit]:
         """The best ``request.k`` passages, best first; NotFound for a collection outside the scope."""
@@ -113,9 +123,16 @@ class HybridRetriever:
             dense = [
                 item.document_pk for item in self.index.dense(connection, readable, vector, filters, size)
             ]
+            allowed = self.index.matching_documents(connection, readable, filters) if filters else None
+            pages = self.pages.rankings(connection, readable, vector, size, allowed)
             ranked = reciprocal_rank_fusion(
-                [lexical, list(dict.fromkeys(dense))],
-                [config.lexical_weight_for(request.language), config.dense_weight],
+                [lexical, list(dict.fromkeys(dense)), pages.by_centroid, pages.by_opening],
+                [
+                    config.lexical_weight_for(request.language),
+                    config.dense_weight,
+                    config.centroid_weight,
+                    config.opening_weight,
+                ],
                 config.rrf_k,
             )[: request.k]
             chunks = self.index.within(connection, readable, [pk for pk, _ in ranked], vector, config.choices)

@@ -73,7 +73,7 @@ class VectorCache:
             scores = matrix.vectors @ vector  # one pass over the whole matrix: a few milliseconds
             if allowed_documents is not None:
                 scores = np.where(np.isin(matrix.document_pks, allowed_documents), scores, -np.inf)
-            top = _top(scores, limit)
+            top = top_indices(scores, limit)
             top = top[np.isfinite(scores[top])]
             scored.extend(_scored(matrix, top, scores[top]))
         scored.sort(key=lambda item: -item.score)
@@ -113,7 +113,7 @@ def _scored(matrix: _Matrix, rows: np.ndarray, scores: np.ndarray) -> list[Score
     ]
 
 
-def _top(scores: np.ndarray, limit: int) -> np.ndarray:
+def top_indices(scores: np.ndarray, limit: int) -> np.ndarray:
     """Indices of the ``limit`` highest scores, highest first (argpartition: no full sort)."""
     if len(scores) <= limit:
         return np.argsort(-scores, kind="stable")
