@@ -115,3 +115,11 @@ def test_search_fuses_the_page_rankings(tmp_path: Path) -> None:
         assert list(dict.fromkeys(hit.document_id for hit in hits)) == [names[pk] for pk in by_centroid]
         only = service.search(READER, SearchRequest(query, ("aides",), k=3, filters={"theme": "Papiers"}))
         assert {hit.document_id for hit in only} == {CARTE.id}
+
+
+def test_page_views_weigh_less_for_a_question_in_another_language() -> None:
+    config = RetrievalConfig()
+    assert config.page_weights_for("fr") == config.page_weights_for(None) == (0.25, 0.25)
+    assert config.page_weights_for("de") == (config.foreign_page_weight, config.foreign_page_weight)
+    assert config.foreign_page_weight < config.centroid_weight
+    assert RetrievalConfig.lexical_only().page_weights_for("en") == (0.0, 0.0)
