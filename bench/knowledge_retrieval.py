@@ -165,7 +165,7 @@ def piaf_table(results: dict[str, Any]) -> str:
                 for name, g in groups.items()
                 if name.startswith("kind=")
             )
-            label = "hybrid (RRF: BM25 + dense)" if search == "hybrid" else "lexical only (FTS5 BM25)"
+            label = "hybrid (RRF: BM25 + dense chunks and pages)" if search == "hybrid" else "lexical only (FTS5 BM25)"
             rows.append([index, label, *_cells(groups["all"], keys), by_kind])
     for index, scores in results["reference_bm25"].items():
         rows.append([index, "plain BM25, reference (../shared SOURCE.md)", *_cells(scores, keys), ""])
