@@ -23,7 +23,7 @@ from sqlalchemy import Connection, text
 from souverain.knowledge.collections import CollectionView
 from souverain.knowledge.embedder import normalised
 from souverain.knowledge.revisions import RevisionCache
-from souverain.knowledge.vectors import top_indices
+from souverain.knowledge.vectors import best_rows, stored_vectors
 
 
 @dataclass(frozen=True)
@@ -89,8 +89,7 @@ class PageVectors:
             empty = np.zeros((0, self.dimensions), dtype=np.float32)
             return Pages(np.zeros(0, dtype=np.int64), empty, empty)
         pks = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
-        blob = b"".join(row[1] for row in rows)
-        vectors = np.frombuffer(blob, dtype="<f4").reshape(len(rows), self.dimensions)
+        vectors = stored_vectors([row[1] for row in rows], self.dimensions)
         documents, starts = np.unique(pks, return_index=True)  # rows are sorted: a document's rows are a run
         centroids = normalised(np.add.reduceat(vectors, starts, axis=0))
         return Pages(documents, centroids, vectors[starts].astype(np.float32, copy=True))
@@ -99,10 +98,7 @@ class PageVectors:
 def _nearest(
     document_pks: np.ndarray, scores: np.ndarray, limit: int, allowed: np.ndarray | None
 ) -> list[tuple[float, int]]:
-    if allowed is not None:
-        scores = np.where(allowed, scores, -np.inf)
-    top = top_indices(scores, limit)
-    top = top[np.isfinite(scores[top])]
+    top = best_rows(scores, limit, allowed)
     return list(zip(scores[top].tolist(), document_pks[top].tolist(), strict=True))
 
 

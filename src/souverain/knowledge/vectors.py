@@ -50,8 +50,7 @@ class VectorCache:
             ),
             {"collection": collection.id},
         ).all()
-        blob = b"".join(row[2] for row in rows)
-        vectors = np.frombuffer(blob, dtype="<f4").reshape(len(rows), self.dimensions)
+        vectors = stored_vectors([row[2] for row in rows], self.dimensions)
         return _Matrix(
             chunk_ids=np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows)),
             document_pks=np.fromiter((row[1] for row in rows), dtype=np.int64, count=len(rows)),
@@ -71,10 +70,8 @@ class VectorCache:
         for collection in collections:
             matrix = self.matrix(connection, collection)
             scores = matrix.vectors @ vector  # one pass over the whole matrix: a few milliseconds
-            if allowed_documents is not None:
-                scores = np.where(np.isin(matrix.document_pks, allowed_documents), scores, -np.inf)
-            top = top_indices(scores, limit)
-            top = top[np.isfinite(scores[top])]
+            allowed = None if allowed_documents is None else np.isin(matrix.document_pks, allowed_documents)
+            top = best_rows(scores, limit, allowed)
             scored.extend(_scored(matrix, top, scores[top]))
         scored.sort(key=lambda item: -item.score)
         return scored[:limit]
@@ -119,3 +116,17 @@ def top_indices(scores: np.ndarray, limit: int) -> np.ndarray:
         return np.argsort(-scores, kind="stable")
     part = np.argpartition(-scores, limit)[:limit]
     return part[np.argsort(-scores[part], kind="stable")]
+
+
+def best_rows(scores: np.ndarray, limit: int, allowed: np.ndarray | None = None) -> np.ndarray:
+    """Indices of the ``limit`` highest scores, highest first, among the rows ``allowed`` (a mask) marks."""
+    if allowed is not None:
+        scores = np.where(allowed, scores, -np.inf)
+    top = top_indices(scores, limit)
+    kept: np.ndarray = top[np.isfinite(scores[top])]
+    return kept
+
+
+def stored_vectors(blobs: Sequence[bytes], dimensions: int) -> np.ndarray:
+    """Vectors as stored (float32, little-endian), one row per blob."""
+    return np.frombuffer(b"".join(blobs), dtype="<f4").reshape(len(blobs), dimensions)
