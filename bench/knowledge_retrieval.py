@@ -37,6 +37,7 @@ TENANT, COLLECTION = "bench", "fiches"
 SCOPE = Scope(tenant=TENANT, use_case=None, classification=Classification.SECRET)
 K = 10
 HEADING = "Knowledge retrieval"
+LABELS = {"hybrid": "hybrid (RRF: BM25 + dense chunks and pages)", "lexical": "lexical only (FTS5 BM25)"}
 # Plain BM25 over the 2,980 particuliers F-pages, from ../shared/data/piaf-spf-qa/SOURCE.md (not re-measured).
 REFERENCE_BM25 = {
     "titles excluded": {"recall@1": 0.638, "recall@5": 0.838, "recall@10": 0.914, "mrr@10": 0.716},
@@ -165,7 +166,7 @@ def piaf_table(results: dict[str, Any]) -> str:
                 for name, g in groups.items()
                 if name.startswith("kind=")
             )
-            label = "hybrid (RRF: BM25 + dense chunks and pages)" if search == "hybrid" else "lexical only (FTS5 BM25)"
+            label = LABELS[search]
             rows.append([index, label, *_cells(groups["all"], keys), by_kind])
     for index, scores in results["reference_bm25"].items():
         rows.append([index, "plain BM25, reference (../shared SOURCE.md)", *_cells(scores, keys), ""])
