@@ -123,3 +123,11 @@ def test_page_views_weigh_less_for_a_question_in_another_language() -> None:
     assert config.page_weights_for("de") == (config.foreign_page_weight, config.foreign_page_weight)
     assert config.foreign_page_weight < config.centroid_weight
     assert RetrievalConfig.lexical_only().page_weights_for("en") == (0.0, 0.0)
+
+
+def test_a_question_in_another_language_ranks_no_page_vectors(service: KnowledgeService) -> None:
+    service.ingest(TENANT, "aides", PAGES)
+    service.search(READER, SearchRequest("Wie melde ich eine Geburt an?", ("aides",), language="de"))
+    assert service.retriever.pages.loads == 0  # the page views weigh nothing for German: not even computed
+    service.search(READER, SearchRequest("déclarer une naissance", ("aides",), language="fr"))
+    assert service.retriever.pages.loads == 1

@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+import numpy as np
 from sqlalchemy import Connection, bindparam, text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -23,7 +24,7 @@ from souverain.knowledge.context import Located, with_section_context
 from souverain.knowledge.embedder import Embedder
 from souverain.knowledge.fusion import reciprocal_rank_fusion
 from souverain.knowledge.index import Analyzer, Index, Scored, checked_filters
-from souverain.knowledge.pages import PageVectors
+from souverain.knowledge.pages import PageRankings, PageVectors
 from souverain.knowledge.spelling import Speller
 from souverain.knowledge.stopwords import BY_LANGUAGE
 from souverain.knowledge.types import Scope, SearchHit, SearchRequest
@@ -140,21 +141,30 @@ class HybridRetriever:
             dense = [
                 item.document_pk for item in self.index.dense(connection, readable, vector, filters, size)
             ]
-            allowed = self.index.matching_documents(connection, readable, filters) if filters else None
-            pages = self.pages.rankings(connection, readable, vector, size, allowed)
-            ranked = reciprocal_rank_fusion(
-                [lexical, list(dict.fromkeys(dense)), pages.by_centroid, pages.by_opening],
-                [
-                    config.lexical_weight_for(request.language),
-                    config.dense_weight,
-                    *config.page_weights_for(request.language),
-                ],
-                config.rrf_k,
-            )[: request.k]
+            rankings = [lexical, list(dict.fromkeys(dense))]
+            weights = [config.lexical_weight_for(request.language), config.dense_weight]
+            page_weights = config.page_weights_for(request.language)
+            if any(page_weights):
+                pages = self._page_rankings(connection, readable, vector, filters, size)
+                rankings += [pages.by_centroid, pages.by_opening]
+                weights += page_weights
+            ranked = reciprocal_rank_fusion(rankings, weights, config.rrf_k)[: request.k]
             chunks = self.index.within(connection, readable, [pk for pk, _ in ranked], vector, config.choices)
             found = _hydrate(connection, [chunk.chunk_id for chunk in chunks], readable)
             passages = self._passages(ranked, chunks, found, {term for term in terms if len(term) > 2})
             return with_section_context(connection, passages[: request.k], request.context_chars)
+
+    def _page_rankings(
+        self,
+        connection: Connection,
+        readable: Sequence[CollectionView],
+        vector: np.ndarray,
+        filters: dict[str, str],
+        size: int,
+    ) -> PageRankings:
+        """The documents nearest to the query as whole pages, among those the filters allow."""
+        allowed = self.index.matching_documents(connection, readable, filters) if filters else None
+        return self.pages.rankings(connection, readable, vector, size, allowed)
 
     def _passages(
         self,
