@@ -284,8 +284,10 @@ class _Exchange:
                 fake.aborted_streams += 1
                 raise _Reset
             await self.send(h11.Data(data=event))
-        await self.send(h11.EndOfMessage())
+        # counted before the end of the message goes out: a client that has read the whole stream must
+        # find it counted (counting after the send raced with the client's own end of stream)
         fake.completed_streams += 1
+        await self.send(h11.EndOfMessage())
 
 
 def _models_body() -> dict[str, Any]:
