@@ -22,12 +22,12 @@ from souverain.settings import (
     Classification,
     GovernanceSettings,
     ModelSettings,
-    PrivacySettings,
     RouteSettings,
     Settings,
     Zone,
 )
 from souverain.state import Services
+from tests.conftest import TEST_PRIVACY
 from tests.governance_fixtures import Provisioned, provision
 
 NAME = "Marie Dupont"
@@ -58,7 +58,7 @@ def privacy_settings(tmp_path: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "data_dir": tmp_path / "data",
         "governance": GovernanceSettings(auth_required=True),
-        "privacy": PrivacySettings(),
+        "privacy": TEST_PRIVACY,
         "backends": {
             "fake": BackendSettings(kind="fake", reply="Réponse : {echo}"),
             "outside": BackendSettings(
