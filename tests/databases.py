@@ -10,6 +10,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from souverain.storage.database import Database
+
 PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
@@ -44,3 +46,15 @@ def database_url(kind: str, tmp_path: Path) -> Iterator[str]:
         pytest.fail("PostgreSQL is not reachable on 127.0.0.1:5432 (the test environment provides it)")
     with postgres_database() as url:
         yield url
+
+
+@contextmanager
+def migrated_database(kind: str, tmp_path: Path) -> Iterator[Database]:
+    """A fresh database of ``kind``, migrated; closed afterwards."""
+    with database_url(kind, tmp_path) as url:
+        database = Database(url)
+        database.migrate()
+        try:
+            yield database
+        finally:
+            database.close()

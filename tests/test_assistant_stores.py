@@ -4,7 +4,7 @@ on SQLite and on PostgreSQL."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -15,27 +15,17 @@ from souverain.assistant.handover import HandoverStore
 from souverain.assistant.models import Conversation, HandoverTicket, Message
 from souverain.errors import Conflict
 from souverain.storage.database import Database
-from tests.databases import database_url
+from tests.clocks import Clock
+from tests.databases import migrated_database
 
 KINDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 OWNER = Owner(tenant="ministry", use_case="assistant", retention_days=30)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2030, 1, 1, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture(params=KINDS)
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    with database_url(request.param, tmp_path) as url:
-        db = Database(url)
-        db.migrate()
-        yield db
-        db.close()
+    with migrated_database(request.param, tmp_path) as database:
+        yield database
 
 
 def _count(db: Database, table: type[Conversation] | type[Message] | type[HandoverTicket]) -> int:

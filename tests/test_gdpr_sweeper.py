@@ -24,8 +24,9 @@ from souverain.privacy.vault_store import PrivacyVault, VaultStore
 from souverain.settings import PrivacySettings
 from souverain.state import Services
 from souverain.storage.database import Database
+from tests.clocks import Clock
 from tests.conftest import fake_settings
-from tests.databases import database_url
+from tests.databases import migrated_database
 
 pytestmark = pytest.mark.anyio
 
@@ -49,21 +50,10 @@ class WatchingSink(MemorySink):
             self.purged.set()
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2030, 1, 1, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture(params=KINDS)
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    with database_url(request.param, tmp_path) as url:
-        db = Database(url)
-        db.migrate()
-        yield db
-        db.close()
+    with migrated_database(request.param, tmp_path) as database:
+        yield database
 
 
 def count(database: Database, table: str) -> int:

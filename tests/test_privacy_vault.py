@@ -23,23 +23,14 @@ from souverain.privacy.vault_store import PrivacyVault, VaultStore
 from souverain.settings import PrivacySettings
 from souverain.storage import migrations
 from souverain.storage.database import Database
-from tests.databases import database_url
+from tests.clocks import Clock
+from tests.databases import database_url, migrated_database
 
 KINDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 SECRET = b"0123456789abcdef0123456789abcdef"
 NAME = "Marie Dupont"
 MATRICULE = "1893120105732"
 IBAN = "LU28 0019 4006 4475 0000"
-
-
-class Clock:
-    """A settable UTC clock."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2030, 1, 1, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 class Ticks:
@@ -54,13 +45,8 @@ class Ticks:
 
 @pytest.fixture(params=KINDS)
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    with database_url(request.param, tmp_path) as url:
-        db = Database(url)
-        db.migrate()
-        try:
-            yield db
-        finally:
-            db.close()
+    with migrated_database(request.param, tmp_path) as database:
+        yield database
 
 
 @pytest.fixture
