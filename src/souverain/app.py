@@ -99,13 +99,14 @@ async def open_events(
 
 
 def assistant_options(settings: Settings) -> AssistantOptions:
-    """The assistant's model, default collections and prompt size, from the settings."""
+    """The assistant's model, default collections, prompt size and home countries, from the settings."""
     assistant = settings.assistant
     return AssistantOptions(
         model=assistant.model,
         collections=tuple(assistant.collections),
         source_chars=tuple(assistant.source_chars),
         context_chars=assistant.context_chars,
+        home_countries=frozenset(assistant.home_countries),
     )
 
 

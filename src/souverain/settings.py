@@ -265,6 +265,12 @@ class AssistantSettings(_Strict):
         "subsections, where pages give their figures), for the best sentences to be chosen from; 0: the "
         "passage alone. The prompt's size is still set by source_chars.",
     )
+    home_countries: list[Annotated[str, Field(pattern=r"^[A-Z]{2}$")]] = Field(
+        default_factory=lambda: ["FR"],
+        description="The pages' own country or countries (ISO 3166 codes; FR for the demo's "
+        "service-public.fr pages). A question naming another country that no source names nor treats as "
+        "abroad is refused; one naming a home country never is on that account.",
+    )
 
     public_use_case: str | None = Field(
         None,

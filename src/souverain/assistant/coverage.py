@@ -3,14 +3,20 @@ names cannot be answered from them.
 
 A small model asked about "les allocations familiales au Luxembourg" or "les horaires de la mairie de
 Strasbourg" with French national pages in front of it answers from those pages anyway, as if they applied
-(measured on bench/data/answer_questions.jsonl). Before the model is called, the proper names of the
-question — capitalised words that do not begin a sentence, elisions removed ("d'Allemagne") — are looked
-up, accents and case folded, in the sources' titles, sections and text; one that appears nowhere makes the
-retrieval too weak to answer from, and the assistant says so and offers a person.
+(measured on bench/data/answer_questions.jsonl). Two kinds of names are looked up, accents and case folded,
+in the sources' titles, sections and text:
 
-This only holds in languages whose spelling capitalises proper names alone (French, English), and for
-questions in the language the pages are written in: an English question says "French" where French pages
-say "français", and German capitalises every noun. The languages it applies to are an option.
+- **Countries**, in any of the assistant's languages (``places``: "in Deutschland", "en Espagne"), under
+  any of their names ("Allemagne"). A country is also covered by a passage whose title or section is about
+  being abroad ("à l'étranger"): "perdu sa carte d'identité en Espagne" is answered by the section on a
+  loss abroad, which names no country. The pages' own country is never reported.
+- **Other proper names** (a town, a body) in a question in the pages' language: capitalised words that do
+  not begin a sentence, elisions removed. Capitals mark proper names only there: an English question says
+  "French" where French pages say "français", and German capitalises every noun.
+
+The assistant checks both against all its sources before the model is called, and the other proper names
+again against the sources its answer cites: a name that appears nowhere makes the retrieval too weak to
+answer from, and the assistant says so and offers a person.
 """
 
 from __future__ import annotations
@@ -18,6 +24,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from souverain.assistant.places import all_country_names, places
+from souverain.assistant.situation import PAGES_ABROAD
 from souverain.knowledge.analysis import fold
 from souverain.knowledge.types import SearchHit
 
@@ -41,13 +49,47 @@ def names(question: str) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def unmentioned(question: str, sources: Sequence[SearchHit]) -> list[str]:
-    """The question's proper names that none of the sources mentions."""
-    text = fold(" ".join(f"{hit.title}\n{hit.section}\n{hit.text}" for hit in sources))
-    missing = []
-    for name in names(question):
-        folded = fold(name)
-        stem = folded[: max(_MIN_STEM, len(folded) - 3)]
-        if stem not in text:
-            missing.append(name)
+def unmentioned(
+    question: str,
+    sources: Sequence[SearchHit],
+    language: str,
+    pages_language: str = "fr",
+    home: frozenset[str] = frozenset({"FR"}),
+) -> list[str]:
+    """The question's countries and (in the pages' language) other proper names that none of the sources
+    mentions, as written in the question."""
+    missing = missing_countries(question, sources, home)
+    if language == pages_language:
+        missing += [name for name in missing_names(question, sources) if name not in missing]
     return missing
+
+
+def missing_countries(
+    question: str, sources: Sequence[SearchHit], home: frozenset[str] = frozenset({"FR"})
+) -> list[str]:
+    """The countries (other than ``home``) the question names that no source names nor treats as abroad."""
+    if any(PAGES_ABROAD.search(fold(f"{hit.title}\n{hit.section}")) for hit in sources):
+        return []
+    text = _text(sources)
+    return [
+        place.said
+        for place in places(question, home)
+        if not any(_mentions(text, name) for name in (place.said, *place.names))
+    ]
+
+
+def missing_names(question: str, sources: Sequence[SearchHit]) -> list[str]:
+    """The question's capitalised names, countries aside, that none of the sources mentions."""
+    text = _text(sources)
+    every_country = all_country_names()
+    return [name for name in names(question) if fold(name) not in every_country and not _mentions(text, name)]
+
+
+def _text(sources: Sequence[SearchHit]) -> str:
+    return fold(" ".join(f"{hit.title}\n{hit.section}\n{hit.text}" for hit in sources))
+
+
+def _mentions(text: str, name: str) -> bool:
+    """Whether the folded ``text`` holds a word beginning as ``name`` does (another form of it)."""
+    folded = fold(name)
+    return re.search(r"\b" + re.escape(folded[: max(_MIN_STEM, len(folded) - 3)]), text) is not None

@@ -18,7 +18,7 @@ from souverain.assistant.answer_stream import AnswerFilter
 from souverain.assistant.citations import Citation, cite, repeats, substance
 from souverain.assistant.confidence import RetrievalConfidence
 from souverain.assistant.conversations import Answer, ConversationRef, ConversationStore, Owner
-from souverain.assistant.coverage import unmentioned
+from souverain.assistant.coverage import missing_names, unmentioned
 from souverain.assistant.handover import HandoverStore, Status, Ticket
 from souverain.assistant.injection import strip_instructions
 from souverain.assistant.language import Language
@@ -26,6 +26,7 @@ from souverain.assistant.notice import notice_for
 from souverain.assistant.prompt import DEFAULT_SOURCE_CHARS, Turn, build_messages
 from souverain.assistant.refusal import Refusals
 from souverain.assistant.reply import Provenance, Reply
+from souverain.assistant.situation import abroad_first
 from souverain.events import Event, EventSink, emit_or_refuse
 from souverain.gateway.chat import ChatService, ChatStream
 from souverain.governance.principal import Principal
@@ -56,9 +57,12 @@ class AssistantOptions:
     history_turns: int = 1  # earlier exchanges replayed to the model
     followup_words: int = 6  # a question this short is searched together with the previous one
     hold_until_cited: bool = False  # streams: show nothing before the first valid citation
-    # questions in these languages are refused before the model is called when they name something (a
-    # place, a body) that no source mentions: the pages' language, where capitals mark proper names only
-    name_check_languages: tuple[str, ...] = ("fr",)
+    # questions in these languages are refused when they name a country, or (in the pages' language) a town
+    # or body, that no source mentions (before the model is called; ``coverage``); towns and bodies must
+    # also be mentioned by a source the answer cites (after it)
+    name_check_languages: tuple[str, ...] = ("fr", "de", "en", "lb")
+    pages_language: str = "fr"
+    home_countries: frozenset[str] = frozenset({"FR"})  # the pages' own country: named by every page
 
 
 @dataclass(frozen=True)
@@ -182,6 +186,7 @@ class AssistantService:
         conversation, history = await asyncio.to_thread(self._load, owner, question)
         exchange = Exchange(principal, request_id, question, owner, conversation, history)
         hits = await asyncio.to_thread(self.retriever.search, self._scope(principal), self._search(exchange))
+        hits = abroad_first(question.message, hits, self.options.home_countries)
         exchange.sources = self.confidence.sources(hits, len(self.options.source_chars))
         exchange.low_confidence = self.confidence.is_low(exchange.sources) or self._names_missing(exchange)
         if not conversation.answered:
@@ -190,11 +195,23 @@ class AssistantService:
         return exchange
 
     def _names_missing(self, exchange: Exchange) -> bool:
-        """Whether the question names something no source mentions (in the languages this is checked in)."""
-        question = exchange.question
-        if question.language not in self.options.name_check_languages:
+        """Whether the question names a country or (in the pages' language) a town or body that no source
+        mentions, in the languages this is checked in."""
+        question, options = exchange.question, self.options
+        if question.language not in options.name_check_languages:
             return False
-        return bool(unmentioned(question.message, exchange.sources))
+        sources, home = exchange.sources, options.home_countries
+        return bool(unmentioned(question.message, sources, question.language, options.pages_language, home))
+
+    def _names_uncited(self, exchange: Exchange, citations: Sequence[Citation]) -> bool:
+        """Whether a question in the pages' language names a town or body that none of the cited sources
+        mentions: "the opening hours of the Strasbourg town hall [1]" citing a page on elections, when
+        another source named Strasbourg in passing."""
+        question = exchange.question
+        if question.language != self.options.pages_language or not citations:
+            return False
+        cited = [exchange.sources[citation.n - 1] for citation in citations]
+        return bool(missing_names(question.message, cited))
 
     def _load(self, owner: Owner, question: Question) -> tuple[ConversationRef, list[Turn]]:
         conversation = self.conversations.open(owner, question.conversation_id, question.language)
@@ -246,6 +263,8 @@ class AssistantService:
         """The reply: the checked answer if it cites a source, else the plain refusal and a person offered."""
         citations = tuple(cite(text, exchange.sources))
         reason = _not_grounded(text, citations, refused, target, exchange.sources)
+        if reason is None and self._names_uncited(exchange, citations):
+            reason = "name_not_in_cited_sources"
         grounded = reason is None
         language = exchange.question.language
         return Reply(
