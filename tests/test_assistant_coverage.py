@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from souverain.assistant.coverage import missing_countries, missing_names, names, unmentioned
+from souverain.assistant.places import FRANCE
 from tests.fakes.retriever import passage
 
 SOURCES = [
@@ -67,7 +68,8 @@ def test_home_countries_come_from_the_settings_as_iso_codes() -> None:
     from souverain.app import assistant_options
     from souverain.settings import AssistantSettings, Settings
 
-    assert assistant_options(Settings()).home_countries == frozenset({"FR"})
+    assert assistant_options(Settings()).home_countries == FRANCE
+    assert unmentioned("Je vis à La Réunion : montant des allocations familiales ?", SOURCES, "fr") == []
     settings = Settings(assistant=AssistantSettings(home_countries=["LU", "FR"]))
     assert assistant_options(settings).home_countries == frozenset({"LU", "FR"})
     for wrong in (["Luxembourg"], ["lu"]):

@@ -241,6 +241,10 @@ class KnowledgeSettings(_Strict):
     demo_collection: str = Field("service-public", description="Name of the demo collection.")
 
 
+# France and its overseas departments and territories, which have ISO codes of their own
+_FRANCE = ("FR", "GP", "MQ", "GF", "RE", "YT", "PM", "BL", "MF", "WF", "PF", "NC", "TF")
+
+
 class AssistantSettings(_Strict):
     """The citizen assistant: grounded answers from the knowledge base, and its public web page."""
 
@@ -266,10 +270,11 @@ class AssistantSettings(_Strict):
         "passage alone. The prompt's size is still set by source_chars.",
     )
     home_countries: list[Annotated[str, Field(pattern=r"^[A-Z]{2}$")]] = Field(
-        default_factory=lambda: ["FR"],
-        description="The pages' own country or countries (ISO 3166 codes; FR for the demo's "
-        "service-public.fr pages). A question naming another country that no source names nor treats as "
-        "abroad is refused; one naming a home country never is on that account.",
+        default_factory=lambda: list(_FRANCE),  # as souverain.assistant.places.FRANCE
+        description="The pages' own country or countries (ISO 3166 codes; France and its overseas "
+        "departments and territories for the demo's service-public.fr pages). A question naming another "
+        "country that no source names nor treats as abroad is refused; one naming a home country never is "
+        "on that account.",
     )
 
     public_use_case: str | None = Field(

@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from souverain.assistant.places import all_country_names, places
+from souverain.assistant.places import FRANCE, all_country_names, places
 from souverain.assistant.situation import PAGES_ABROAD
 from souverain.knowledge.analysis import fold
 from souverain.knowledge.types import SearchHit
@@ -54,7 +54,7 @@ def unmentioned(
     sources: Sequence[SearchHit],
     language: str,
     pages_language: str = "fr",
-    home: frozenset[str] = frozenset({"FR"}),
+    home: frozenset[str] = FRANCE,
 ) -> list[str]:
     """The question's countries and (in the pages' language) other proper names that none of the sources
     mentions, as written in the question."""
@@ -65,7 +65,7 @@ def unmentioned(
 
 
 def missing_countries(
-    question: str, sources: Sequence[SearchHit], home: frozenset[str] = frozenset({"FR"})
+    question: str, sources: Sequence[SearchHit], home: frozenset[str] = FRANCE
 ) -> list[str]:
     """The countries (other than ``home``) the question names that no source names nor treats as abroad."""
     if any(PAGES_ABROAD.search(fold(f"{hit.title}\n{hit.section}")) for hit in sources):

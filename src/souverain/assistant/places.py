@@ -8,8 +8,8 @@ maintained package that carries CLDR's data for every language) rather than from
 250 countries and territories in French, German, English and Luxembourgish, loaded once on first use.
 
 A name counts only as written with a capital (an English "turkey" or "jersey" is not a place), as whole
-words, with a German genitive "s" allowed ("Deutschlands"). The pages' own country ("home": France for the
-demo pages) is never reported: every page is about it.
+words, with a German genitive "s" allowed ("Deutschlands"). The pages' own country ("home": France and its
+overseas departments and territories for the demo pages) is never reported: every page is about it.
 """
 
 from __future__ import annotations
@@ -26,6 +26,9 @@ LANGUAGES = ("fr", "de", "en", "lb")
 _WORD = re.compile(r"[^\W\d_]+")
 _ALIAS = re.compile(r"\s*\(.*?\)")  # "Hongkong (Sonderverwaltungsregion China)" -> "Hongkong"
 _NOT_COUNTRIES = frozenset({"EU", "EZ", "UN", "QO", "XA", "XB", "ZZ"})  # unions, regions, pseudo-codes
+# France with its overseas departments and territories, which have codes of their own ("La Réunion": RE):
+# the service-public.fr pages are about all of them
+FRANCE = frozenset({"FR", "GP", "MQ", "GF", "RE", "YT", "PM", "BL", "MF", "WF", "PF", "NC", "TF"})
 
 
 @dataclass(frozen=True)
@@ -72,7 +75,7 @@ def _index() -> tuple[dict[tuple[str, ...], str], int]:
     return index, max(len(words) for words in index)
 
 
-def places(question: str, home: frozenset[str] = frozenset({"FR"})) -> list[Place]:
+def places(question: str, home: frozenset[str] = FRANCE) -> list[Place]:
     """The countries ``question`` names (not those in ``home``), in order, each once."""
     index, longest = _index()
     words = [match.group() for match in _WORD.finditer(question)]

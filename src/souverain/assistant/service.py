@@ -23,6 +23,7 @@ from souverain.assistant.handover import HandoverStore, Status, Ticket
 from souverain.assistant.injection import strip_instructions
 from souverain.assistant.language import Language
 from souverain.assistant.notice import notice_for
+from souverain.assistant.places import FRANCE
 from souverain.assistant.prompt import DEFAULT_SOURCE_CHARS, Turn, build_messages
 from souverain.assistant.refusal import Refusals
 from souverain.assistant.reply import Provenance, Reply
@@ -62,7 +63,7 @@ class AssistantOptions:
     # also be mentioned by a source the answer cites (after it)
     name_check_languages: tuple[str, ...] = ("fr", "de", "en", "lb")
     pages_language: str = "fr"
-    home_countries: frozenset[str] = frozenset({"FR"})  # the pages' own country: named by every page
+    home_countries: frozenset[str] = FRANCE  # the pages' own country: named by every page
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from souverain.assistant.places import places
+from souverain.assistant.places import FRANCE, places
 from souverain.knowledge.analysis import fold
 from souverain.knowledge.types import SearchHit
 
@@ -33,14 +33,12 @@ def in_section_abroad(hit: SearchHit) -> bool:
     return PAGES_ABROAD.search(fold(hit.section)) is not None
 
 
-def asks_from_abroad(question: str, home: frozenset[str] = frozenset({"FR"})) -> bool:
+def asks_from_abroad(question: str, home: frozenset[str] = FRANCE) -> bool:
     """Whether the question says it happens abroad, or names a country other than ``home``."""
     return _QUESTION_ABROAD.search(fold(question)) is not None or bool(places(question, home))
 
 
-def abroad_first(
-    question: str, hits: Sequence[SearchHit], home: frozenset[str] = frozenset({"FR"})
-) -> list[SearchHit]:
+def abroad_first(question: str, hits: Sequence[SearchHit], home: frozenset[str] = FRANCE) -> list[SearchHit]:
     """``hits`` with those in a section about being abroad first when the question is asked from abroad."""
     if not asks_from_abroad(question, home):
         return list(hits)
