@@ -13,6 +13,7 @@ import pytest
 from souverain.assistant.models import Conversation
 from souverain.assistant.prompt import NO_ANSWER, SYSTEM_PROMPT
 from souverain.assistant.refusal import Refusals
+from souverain.assistant.service import AssistantOptions
 from tests.fakes.assistant_gateway import AssistantGateway, assistant_gateway
 from tests.fakes.retriever import FakeCollection, FakeRetriever, passage
 from tests.fakes.upstream import FakeUpstream
@@ -208,6 +209,26 @@ async def test_a_town_only_an_uncited_source_mentions_makes_the_answer_ungrounde
     # citing the source that names Strasbourg is grounded
     gw.upstream.reply = "La Cour siège à Strasbourg [2]."
     assert (await gw.chat(key.key, message=question, language="fr")).json()["grounded"] is True
+
+
+async def test_the_name_checks_can_be_turned_off(
+    tmp_path: Path, upstream: FakeUpstream, retriever: FakeRetriever
+) -> None:
+    court = "La Cour européenne siège à Strasbourg : horaires d'audience."
+    elections = "Les horaires du bureau de vote : la mairie fixe les horaires."
+    retriever.collections[0].hits[:] = [
+        passage("fiches", "F3", "Élections", elections),
+        passage("fiches", "F2", "Cour européenne", court),
+    ]
+    options = AssistantOptions(model="chat-fake", name_check_languages=())
+    async with assistant_gateway(tmp_path, upstream, retriever, options) as gw:
+        key = gw.provision()
+        upstream.reply = "Les horaires sont affichés en mairie [1]."
+        towns = "Quels sont les horaires de la mairie de Strasbourg ?"  # only the uncited source names it
+        assert (await gw.chat(key.key, message=towns, language="fr")).json()["grounded"] is True
+        countries = "Horaires de la mairie en Allemagne ?"  # no source names Germany
+        assert (await gw.chat(key.key, message=countries, language="fr")).json()["grounded"] is True
+        assert upstream.count() == 2
 
 
 async def test_the_notice_comes_with_the_first_answer_only(gw: AssistantGateway) -> None:

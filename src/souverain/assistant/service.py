@@ -208,8 +208,9 @@ class AssistantService:
         """Whether a question in the pages' language names a town or body that none of the cited sources
         mentions: "the opening hours of the Strasbourg town hall [1]" citing a page on elections, when
         another source named Strasbourg in passing."""
-        question = exchange.question
-        if question.language != self.options.pages_language or not citations:
+        question, options = exchange.question, self.options
+        checked = question.language in options.name_check_languages
+        if not checked or question.language != options.pages_language or not citations:
             return False
         cited = [exchange.sources[citation.n - 1] for citation in citations]
         return bool(missing_names(question.message, cited))
