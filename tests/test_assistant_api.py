@@ -162,13 +162,23 @@ async def test_a_country_is_checked_in_every_language_and_covered_by_a_page_abou
     body = (await gw.chat(key.key, message=german, language="de")).json()
     assert (body["grounded"], body["handover_offered"]) == (False, True)
     assert gw.upstream.count() == 0
+    # a source names Germany, but the answer cites another: refused after the model has answered
+    frontier = passage("fiches", "F1", "Travail en Allemagne", "Frontaliers : les allocations en Allemagne.")
+    retriever.collections[0].hits.append(frontier)
+    gw.upstream.reply = "Les allocations familiales sont versées par la Caf [1]."
+    body = (await gw.chat(key.key, message=german, language="de")).json()
+    assert (body["grounded"], gw.upstream.count()) == (False, 1)
+    answers = [event for event in gw.sink.events if event.action == "assistant.chat"]
+    assert answers[-1].details["reason"] == "name_not_in_cited_sources"
+    retriever.collections[0].hits.remove(frontier)
     # the pages' own country is named by every page: never missing
     french = "Montant des allocations familiales en France ?"
     assert (await gw.chat(key.key, message=french, language="fr")).json()["grounded"] is True
     # a loss in Spain is a loss abroad: the page on a loss "à l'étranger" answers it, naming no country
     spain = "My son lost his ID in Spain, what now? carte identité perte"
+    gw.upstream.reply = "Déclarez la perte au consulat [1]."
     assert (await gw.chat(key.key, message=spain, language="en")).json()["grounded"] is True
-    assert gw.upstream.count() == 2
+    assert gw.upstream.count() == 3
 
 
 async def test_a_question_from_abroad_reads_the_section_about_abroad_first(

@@ -28,6 +28,9 @@ class FakeCollection:
     classification: Classification = Classification.PUBLIC
     hits: list[SearchHit] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        self.hits = list(self.hits)  # a test may change its collection's hits: never a shared module list
+
 
 class FakeRetriever:
     """Scores each passage by the number of query words (4 letters or more) it shares, best first."""

@@ -14,9 +14,9 @@ in the sources' titles, sections and text:
   not begin a sentence, elisions removed. Capitals mark proper names only there: an English question says
   "French" where French pages say "français", and German capitalises every noun.
 
-The assistant checks both against all its sources before the model is called, and the other proper names
-again against the sources its answer cites: a name that appears nowhere makes the retrieval too weak to
-answer from, and the assistant says so and offers a person.
+The assistant checks both against all its sources before the model is called, and again against the
+sources its answer cites: a name that appears nowhere makes the retrieval too weak to answer from (or the
+answer rest on a page about something else), and the assistant says so and offers a person.
 """
 
 from __future__ import annotations

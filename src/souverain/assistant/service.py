@@ -18,7 +18,7 @@ from souverain.assistant.answer_stream import AnswerFilter
 from souverain.assistant.citations import Citation, cite, repeats, substance
 from souverain.assistant.confidence import RetrievalConfidence
 from souverain.assistant.conversations import Answer, ConversationRef, ConversationStore, Owner
-from souverain.assistant.coverage import missing_names, unmentioned
+from souverain.assistant.coverage import unmentioned
 from souverain.assistant.handover import HandoverStore, Status, Ticket
 from souverain.assistant.injection import strip_instructions
 from souverain.assistant.language import Language
@@ -59,8 +59,8 @@ class AssistantOptions:
     followup_words: int = 6  # a question this short is searched together with the previous one
     hold_until_cited: bool = False  # streams: show nothing before the first valid citation
     # questions in these languages are refused when they name a country, or (in the pages' language) a town
-    # or body, that no source mentions (before the model is called; ``coverage``); towns and bodies must
-    # also be mentioned by a source the answer cites (after it)
+    # or body, that no source mentions (before the model is called; ``coverage``) or that no source the
+    # answer cites mentions (after it)
     name_check_languages: tuple[str, ...] = ("fr", "de", "en", "lb")
     pages_language: str = "fr"
     home_countries: frozenset[str] = FRANCE  # the pages' own country: named by every page
@@ -189,31 +189,21 @@ class AssistantService:
         hits = await asyncio.to_thread(self.retriever.search, self._scope(principal), self._search(exchange))
         hits = abroad_first(question.message, hits, self.options.home_countries)
         exchange.sources = self.confidence.sources(hits, len(self.options.source_chars))
-        exchange.low_confidence = self.confidence.is_low(exchange.sources) or self._names_missing(exchange)
+        sources = exchange.sources
+        exchange.low_confidence = self.confidence.is_low(sources) or self._names_missing(exchange, sources)
         if not conversation.answered:
             assert principal.use_case is not None  # Owner.of checked it
             exchange.notice = notice_for(principal.use_case.transparency_notice, question.language)
         return exchange
 
-    def _names_missing(self, exchange: Exchange) -> bool:
-        """Whether the question names a country or (in the pages' language) a town or body that no source
-        mentions, in the languages this is checked in."""
+    def _names_missing(self, exchange: Exchange, sources: Sequence[SearchHit]) -> bool:
+        """Whether the question names a country or (in the pages' language) a town or body that none of
+        ``sources`` mentions, in the languages this is checked in."""
         question, options = exchange.question, self.options
         if question.language not in options.name_check_languages:
             return False
-        sources, home = exchange.sources, options.home_countries
-        return bool(unmentioned(question.message, sources, question.language, options.pages_language, home))
-
-    def _names_uncited(self, exchange: Exchange, citations: Sequence[Citation]) -> bool:
-        """Whether a question in the pages' language names a town or body that none of the cited sources
-        mentions: "the opening hours of the Strasbourg town hall [1]" citing a page on elections, when
-        another source named Strasbourg in passing."""
-        question, options = exchange.question, self.options
-        checked = question.language in options.name_check_languages
-        if not checked or question.language != options.pages_language or not citations:
-            return False
-        cited = [exchange.sources[citation.n - 1] for citation in citations]
-        return bool(missing_names(question.message, cited))
+        language, home = question.language, options.home_countries
+        return bool(unmentioned(question.message, sources, language, options.pages_language, home))
 
     def _load(self, owner: Owner, question: Question) -> tuple[ConversationRef, list[Turn]]:
         conversation = self.conversations.open(owner, question.conversation_id, question.language)
@@ -265,7 +255,9 @@ class AssistantService:
         """The reply: the checked answer if it cites a source, else the plain refusal and a person offered."""
         citations = tuple(cite(text, exchange.sources))
         reason = _not_grounded(text, citations, refused, target, exchange.sources)
-        if reason is None and self._names_uncited(exchange, citations):
+        if reason is None and self._names_missing(exchange, [exchange.sources[c.n - 1] for c in citations]):
+            # "the opening hours of the Strasbourg town hall [1]" citing a page on elections, when another
+            # source named Strasbourg in passing
             reason = "name_not_in_cited_sources"
         grounded = reason is None
         language = exchange.question.language
