@@ -241,8 +241,9 @@ class KnowledgeSettings(_Strict):
     demo_collection: str = Field("service-public", description="Name of the demo collection.")
 
 
-# France and its overseas departments and territories, which have ISO codes of their own
-_FRANCE = ("FR", "GP", "MQ", "GF", "RE", "YT", "PM", "BL", "MF", "WF", "PF", "NC", "TF")
+# France and its overseas departments and territories, which have ISO codes of their own ("La Réunion": RE):
+# the service-public.fr pages are about all of them (the assistant's default home countries)
+FRANCE = ("FR", "GP", "MQ", "GF", "RE", "YT", "PM", "BL", "MF", "WF", "PF", "NC", "TF")
 
 
 class AssistantSettings(_Strict):
@@ -270,7 +271,7 @@ class AssistantSettings(_Strict):
         "passage alone. The prompt's size is still set by source_chars.",
     )
     home_countries: list[Annotated[str, Field(pattern=r"^[A-Z]{2}$")]] = Field(
-        default_factory=lambda: list(_FRANCE),  # as souverain.assistant.places.FRANCE
+        default_factory=lambda: list(FRANCE),
         description="The pages' own country or countries (ISO 3166 codes; France and its overseas "
         "departments and territories for the demo's service-public.fr pages). A question naming another "
         "country that no source names nor treats as abroad is refused; one naming a home country never is "

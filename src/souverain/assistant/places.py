@@ -20,15 +20,14 @@ from functools import cache
 
 from babel import Locale
 
+from souverain import settings
 from souverain.knowledge.analysis import fold
 
 LANGUAGES = ("fr", "de", "en", "lb")
 _WORD = re.compile(r"[^\W\d_]+")
 _ALIAS = re.compile(r"\s*\(.*?\)")  # "Hongkong (Sonderverwaltungsregion China)" -> "Hongkong"
 _NOT_COUNTRIES = frozenset({"EU", "EZ", "UN", "QO", "XA", "XB", "ZZ"})  # unions, regions, pseudo-codes
-# France with its overseas departments and territories, which have codes of their own ("La Réunion": RE):
-# the service-public.fr pages are about all of them
-FRANCE = frozenset({"FR", "GP", "MQ", "GF", "RE", "YT", "PM", "BL", "MF", "WF", "PF", "NC", "TF"})
+FRANCE = frozenset(settings.FRANCE)  # with its overseas departments and territories
 
 
 @dataclass(frozen=True)
