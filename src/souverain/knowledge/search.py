@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -23,6 +23,7 @@ from souverain.knowledge.collections import CollectionView
 from souverain.knowledge.context import Located, with_section_context
 from souverain.knowledge.embedder import Embedder
 from souverain.knowledge.fusion import reciprocal_rank_fusion
+from souverain.knowledge.glossary import Glossary, bundled, expanded
 from souverain.knowledge.index import Analyzer, Index, Scored, checked_filters
 from souverain.knowledge.pages import PageRankings, PageVectors
 from souverain.knowledge.spelling import Speller
@@ -63,6 +64,8 @@ class RetrievalConfig:
     # answers lost facts and refused more (its first sources changed); at 0 they are as before.
     foreign_page_weight: float = 0.0
     spelling: bool = True  # correct query terms that no page holds (not for a question in another language)
+    # a question in a language with a glossary (German) gains the pages' terms for its nouns (``glossary``)
+    glossary: bool = True
 
     @classmethod
     def lexical_only(cls, spelling: bool = True) -> RetrievalConfig:
@@ -114,6 +117,7 @@ class HybridRetriever:
         analyzer: Analyzer,
         config: RetrievalConfig | None = None,
         speller: Speller | None = None,
+        glossaries: Callable[[str], Glossary | None] = bundled,
     ) -> None:
         self.sessions = sessions
         self.index = index
@@ -122,10 +126,11 @@ class HybridRetriever:
         self.config = config or RetrievalConfig()
         self.speller = speller if speller is not None else Speller(index.vocabulary)
         self.pages = PageVectors(embedder.dimensions)
+        self.glossaries = glossaries
 
     def search(self, scope: Scope, request: SearchRequest) -> list[SearchHit]:
         """The best ``request.k`` passages, best first; NotFound for a collection outside the scope."""
-        query = _checked_query(request)
+        query = self._translated(_checked_query(request), request.language)
         filters = checked_filters(request.filters)
         words = query_words(self.analyzer, query)
         terms = [term for _, stems in words for term in stems]
@@ -153,6 +158,12 @@ class HybridRetriever:
             found = _hydrate(connection, [chunk.chunk_id for chunk in chunks], readable)
             passages = self._passages(ranked, chunks, found, {term for term in terms if len(term) > 2})
             return with_section_context(connection, passages[: request.k], request.context_chars)
+
+    def _translated(self, query: str, language: str | None) -> str:
+        """The query with the pages' terms for its nouns, when it is in another language with a glossary."""
+        if not self.config.glossary or language is None or not self.config.is_foreign(language):
+            return query
+        return expanded(query, self.glossaries(language.split("-")[0].lower()))
 
     def _page_rankings(
         self,

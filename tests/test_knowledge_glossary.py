@@ -1,0 +1,128 @@
+"""Query translation through the German → French glossary: which words are looked up, how inflected and
+compound nouns are found, the shipped glossary, and German questions reaching French pages through full
+text in the retriever."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+
+import pytest
+
+from souverain.knowledge.embedder import HashingEmbedder
+from souverain.knowledge.glossary import Glossary, bundled, expanded
+from souverain.knowledge.search import RetrievalConfig
+from souverain.knowledge.types import SearchRequest
+from souverain.settings import Classification
+from tests.knowledge_fixtures import CARTE, PAGES, scope, service_over
+
+SMALL = Glossary.parse(
+    "de",
+    "ausweis\tpièce d'identité\n"
+    "karte\tcarte\n"
+    "bank\tbanque|banc\n"
+    "geburtsurkunde\tacte de naissance\n"
+    "kind\tenfant|gosse\n"
+    "ausland\tétranger\n"
+    "empty\t\n",
+)
+TENANT = "ville"
+READER = scope(TENANT)
+# full text alone decides (the hashing encoder knows no language): a German question reaches a French page
+# only through the French terms the glossary adds
+LEXICAL = RetrievalConfig.lexical_only()
+
+
+def test_parse_keeps_words_with_terms_in_order() -> None:
+    assert SMALL.entries["bank"] == ("banque", "banc")
+    assert "empty" not in SMALL.entries
+    assert SMALL.language == "de"
+
+
+@pytest.mark.parametrize(
+    ("word", "terms"),
+    [
+        ("Geburtsurkunde", ("acte de naissance",)),
+        ("Geburtsurkunden", ("acte de naissance",)),  # plural
+        ("Kindes", ("enfant", "gosse")),  # genitive
+        ("Kindern", ("enfant", "gosse")),  # dative plural
+        ("Bankkarte", ("carte", "banque")),  # compound: its tail, then its head
+        ("Personalausweis", ("pièce d'identité",)),  # a head the glossary does not know is left out
+        ("Auslandskarte", ("carte", "étranger")),  # the linking "s" after the head
+        ("Haus", ()),
+        ("te", ()),
+    ],
+)
+def test_lookup_finds_inflected_and_compound_nouns(word: str, terms: tuple[str, ...]) -> None:
+    assert SMALL.lookup(word) == terms
+
+
+def test_translate_looks_up_capitalised_words_only() -> None:
+    # "karte" lower case is not a noun to German spelling; "PACS" is an acronym, the same in French; "Wie"
+    # is a stop word even with its capital
+    assert SMALL.translate("Wie bekomme ich eine Geburtsurkunde für mein Kind im Ausland?") == (
+        "acte de naissance enfant gosse étranger"
+    )
+    assert SMALL.translate("karte PACS Haus") == ""
+
+
+def test_expanded_appends_the_terms_or_leaves_the_query() -> None:
+    assert expanded("Meine Bankkarte", SMALL) == "Meine Bankkarte carte banque"
+    assert expanded("Guten Tag", SMALL) == "Guten Tag"
+    assert expanded("Meine Bankkarte", None) == "Meine Bankkarte"
+
+
+def test_the_shipped_glossary_is_german_to_french_only() -> None:
+    glossary = bundled("de")
+    assert glossary is not None
+    assert len(glossary.entries) > 30_000
+    assert glossary.lookup("Personalausweis") == ("carte d'identité",)
+    assert glossary.lookup("Geburtsurkunde") == ("acte de naissance",)
+    assert glossary.lookup("Führerschein") == ("permis de conduire",)
+    # every entry has one to two terms, without the dictionary's sense numbers ("1. carte 2.")
+    assert all(0 < len(terms) <= 2 for terms in glossary.entries.values())
+    numbered = re.compile(r"^\d+\.\s|\s\d+\.$")
+    assert not any(numbered.search(term) for terms in glossary.entries.values() for term in terms)
+    assert [bundled(language) for language in ("en", "fr", "lb")] == [None, None, None]
+    assert bundled("de") is glossary  # read once
+
+
+def test_a_german_question_reaches_the_french_page_through_the_glossary(tmp_path: Path) -> None:
+    glossary = Glossary.parse("de", "verlust\tperte\nausland\tétranger\nbotschaft\tambassade\n")
+    question = "Verlust im Ausland: hilft die Botschaft?"
+    with service_over(f"sqlite:///{tmp_path / 'kb.db'}", HashingEmbedder(), LEXICAL) as service:
+        service.create_collection(TENANT, "aides", Classification.PUBLIC, ["guichet"])
+        service.ingest(TENANT, "aides", PAGES)
+        service.retriever.glossaries = {"de": glossary}.get
+        hits = service.search(READER, SearchRequest(question, ("aides",), language="de"))
+        assert hits[0].document_id == CARTE.id
+        assert hits[0].score > 0
+        # the same question without its language, or with the glossary turned off, shares no word with
+        # the pages: nothing scores
+        assert not any(hit.score for hit in service.search(READER, SearchRequest(question, ("aides",))))
+    off = dataclasses.replace(LEXICAL, glossary=False)
+    with service_over(f"sqlite:///{tmp_path / 'off.db'}", HashingEmbedder(), off) as service:
+        service.create_collection(TENANT, "aides", Classification.PUBLIC, ["guichet"])
+        service.ingest(TENANT, "aides", PAGES)
+        service.retriever.glossaries = {"de": glossary}.get
+        hits = service.search(READER, SearchRequest(question, ("aides",), language="de"))
+        assert not any(hit.score for hit in hits)
+
+
+def test_a_french_question_is_never_translated(tmp_path: Path) -> None:
+    asked: list[str] = []
+
+    def glossaries(language: str) -> Glossary | None:
+        asked.append(language)
+        return SMALL
+
+    with service_over(f"sqlite:///{tmp_path / 'kb.db'}", HashingEmbedder(), LEXICAL) as service:
+        service.create_collection(TENANT, "aides", Classification.PUBLIC, ["guichet"])
+        service.ingest(TENANT, "aides", PAGES)
+        service.retriever.glossaries = glossaries
+        service.search(READER, SearchRequest("perte à l'étranger", ("aides",), language="fr"))
+        service.search(READER, SearchRequest("perte à l'étranger", ("aides",)))
+        assert asked == []
+        service.search(READER, SearchRequest("Verlust im Ausland", ("aides",), language="de-LU"))
+        assert asked == ["de"]
