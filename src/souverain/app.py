@@ -107,6 +107,7 @@ def assistant_options(settings: Settings) -> AssistantOptions:
         source_chars=tuple(assistant.source_chars),
         context_chars=assistant.context_chars,
         home_countries=frozenset(assistant.home_countries),
+        translate_languages=tuple(assistant.translate_questions),
     )
 
 

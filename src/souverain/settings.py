@@ -246,6 +246,9 @@ class KnowledgeSettings(_Strict):
 FRANCE = ("FR", "GP", "MQ", "GF", "RE", "YT", "PM", "BL", "MF", "WF", "PF", "NC", "TF")
 
 
+QuestionLanguage = Literal["de", "en", "lb"]
+
+
 class AssistantSettings(_Strict):
     """The citizen assistant: grounded answers from the knowledge base, and its public web page."""
 
@@ -276,6 +279,13 @@ class AssistantSettings(_Strict):
         "departments and territories for the demo's service-public.fr pages). A question naming another "
         "country that no source names nor treats as abroad is refused; one naming a home country never is "
         "on that account.",
+    )
+    translate_questions: list[QuestionLanguage] = Field(
+        default_factory=lambda: list[QuestionLanguage](["en"]),
+        description="Languages whose questions the assistant's model translates into French before the "
+        "search, which then looks for the question and its translation (one short model call, through the "
+        "same privacy, quota and audit path as the answer). English by default; German questions use the "
+        "bundled German-French glossary instead; empty: no translation.",
     )
 
     public_use_case: str | None = Field(

@@ -28,6 +28,7 @@ from souverain.assistant.prompt import DEFAULT_SOURCE_CHARS, Turn, build_message
 from souverain.assistant.refusal import Refusals
 from souverain.assistant.reply import Provenance, Reply
 from souverain.assistant.situation import abroad_first
+from souverain.assistant.translation import QuestionTranslator
 from souverain.events import Event, EventSink, emit_or_refuse
 from souverain.gateway.chat import ChatService, ChatStream
 from souverain.governance.principal import Principal
@@ -64,6 +65,9 @@ class AssistantOptions:
     name_check_languages: tuple[str, ...] = ("fr", "de", "en", "lb")
     pages_language: str = "fr"
     home_countries: frozenset[str] = FRANCE  # the pages' own country: named by every page
+    # questions in these languages are translated into the pages' language by the model before the search,
+    # which looks for both (``translation``); German has the knowledge base's glossary instead
+    translate_languages: tuple[str, ...] = ("en",)
 
 
 @dataclass(frozen=True)
@@ -113,6 +117,7 @@ class AssistantService:
         options: AssistantOptions | None = None,
         confidence: RetrievalConfidence | None = None,
         refusals: Refusals | None = None,
+        translator: QuestionTranslator | None = None,
     ) -> None:
         self.retriever = retriever
         self.chat = chat
@@ -122,6 +127,8 @@ class AssistantService:
         self.options = options or AssistantOptions()
         self.confidence = confidence or RetrievalConfidence()
         self.refusals = refusals or Refusals()
+        options = self.options
+        self.translator = translator or QuestionTranslator(chat, options.model, options.translate_languages)
 
     async def answer(self, principal: Principal, request_id: str, question: Question) -> Reply:
         """One complete answer."""
@@ -186,7 +193,10 @@ class AssistantService:
             await self.purge(request_id)
         conversation, history = await asyncio.to_thread(self._load, owner, question)
         exchange = Exchange(principal, request_id, question, owner, conversation, history)
-        hits = await asyncio.to_thread(self.retriever.search, self._scope(principal), self._search(exchange))
+        query = retrieval_query(question.message, history, self.options.followup_words)
+        translation = await self.translator.translate(principal, request_id, query, question.language)
+        search = self._search(exchange, translation.query(MAX_QUERY_CHARS))
+        hits = await asyncio.to_thread(self.retriever.search, self._scope(principal), search)
         hits = abroad_first(question.message, hits, self.options.home_countries)
         exchange.sources = self.confidence.sources(hits, len(self.options.source_chars))
         sources = exchange.sources
@@ -216,10 +226,9 @@ class AssistantService:
             tenant=use_case.tenant, use_case=use_case.name, classification=use_case.classification_ceiling
         )
 
-    def _search(self, exchange: Exchange) -> SearchRequest:
+    def _search(self, exchange: Exchange, query: str) -> SearchRequest:
         question = exchange.question
         collections = (question.collection,) if question.collection else self.options.collections
-        query = retrieval_query(question.message, exchange.history, self.options.followup_words)
         return SearchRequest(
             query=query,
             collections=collections,
