@@ -179,7 +179,7 @@ async def test_a_country_is_checked_in_every_language_and_covered_by_a_page_abou
     spain = "My son lost his ID in Spain, what now? carte identité perte"
     gw.upstream.reply = "Déclarez la perte au consulat [1]."
     assert (await gw.chat(key.key, message=spain, language="en")).json()["grounded"] is True
-    assert gw.upstream.count() == 4  # the English question was translated, then answered
+    assert gw.upstream.count() == 3
 
 
 async def test_a_question_from_abroad_reads_the_section_about_abroad_first(
@@ -278,48 +278,45 @@ async def test_the_answer_language_is_asked_of_the_model(gw: AssistantGateway) -
     assert r.json()["error"]["param"] == "language"
 
 
+TRANSLATING = AssistantOptions(model="chat-fake", translate_languages=("en",))
+
+
 async def test_an_english_question_is_searched_with_its_french_translation(
-    gw: AssistantGateway, retriever: FakeRetriever
-) -> None:
-    key = gw.provision()
-    english = "My son lost his identity card abroad, what should we do? Write to jean.dupont@example.lu"
-    gw.upstream.reply = "Mon fils a perdu sa carte d'identité à l'étranger, que faire ?"
-    body = (await gw.chat(key.key, message=english, language="en")).json()
-    chats = [r.json for r in gw.upstream.requests if r.path == "/v1/chat/completions"]
-    assert len(chats) == 2  # the translation, then the answer
-    asked = chats[0]["messages"]
-    assert asked[0] == {"role": "system", "content": translation.SYSTEM_PROMPT}
-    assert asked[-1]["content"].startswith("My son lost his identity card abroad")
-    assert "jean.dupont@example.lu" not in str(chats)  # the translation goes through the privacy layer too
-    [(_, request)] = retriever.searches
-    assert request.query.startswith("My son lost his identity card abroad")
-    assert request.query.endswith("Mon fils a perdu sa carte d'identité à l'étranger, que faire ?")
-    assert request.language == "en"
-    answer_turn = chats[1]["messages"][-1]["content"]  # found through the French words, source 1
-    assert answer_turn.startswith("<<<SOURCE 1>>>\nCarte d'identité perdue à l'étranger")
-    assert f"Question (answer in english): {english[:20]}" in answer_turn
-    assert body["language"] == "en"
-    assert [e.action for e in gw.sink.events].count("chat.completion") == 2  # both model calls audited
-
-
-async def test_french_and_german_questions_are_not_translated(gw: AssistantGateway) -> None:
-    key = gw.provision()
-    gw.upstream.reply = "Déclarez la perte au consulat [1]."
-    await gw.chat(key.key, message=QUESTION, language="fr")
-    await gw.chat(key.key, message="Mein Sohn hat seine Carte d'identité verloren", language="de")
-    assert gw.upstream.count() == 2  # two answers, no translation
-
-
-async def test_translation_is_a_setting(
     tmp_path: Path, upstream: FakeUpstream, retriever: FakeRetriever
 ) -> None:
-    options = AssistantOptions(model="chat-fake", translate_languages=())
-    async with assistant_gateway(tmp_path, upstream, retriever, options) as gw:
+    async with assistant_gateway(tmp_path, upstream, retriever, TRANSLATING) as gw:
         key = gw.provision()
+        english = "My son lost his identity card abroad, what should we do? Write to jean.dupont@example.lu"
+        upstream.reply = "Mon fils a perdu sa carte d'identité à l'étranger, que faire ?"
+        body = (await gw.chat(key.key, message=english, language="en")).json()
+        chats = [r.json for r in upstream.requests if r.path == "/v1/chat/completions"]
+        assert len(chats) == 2  # the translation, then the answer
+        asked = chats[0]["messages"]
+        assert asked[0] == {"role": "system", "content": translation.SYSTEM_PROMPT}
+        assert asked[-1]["content"].startswith("My son lost his identity card abroad")
+        assert "jean.dupont@example.lu" not in str(chats)  # the translation goes through the privacy layer
+        [(_, request)] = retriever.searches
+        assert request.query.startswith("My son lost his identity card abroad")
+        assert request.query.endswith("Mon fils a perdu sa carte d'identité à l'étranger, que faire ?")
+        assert request.language == "en"
+        answer_turn = chats[1]["messages"][-1]["content"]  # found through the French words, source 1
+        assert answer_turn.startswith("<<<SOURCE 1>>>\nCarte d'identité perdue à l'étranger")
+        assert f"Question (answer in english): {english[:20]}" in answer_turn
+        assert body["language"] == "en"
+        assert [e.action for e in gw.sink.events].count("chat.completion") == 2  # both model calls audited
+        # French and German questions are never translated
         upstream.reply = "Déclarez la perte au consulat [1]."
-        await gw.chat(key.key, message="Lost ID card abroad? carte d'identité perte", language="en")
-        assert upstream.count() == 1
-        assert retriever.searches[-1][1].query == "Lost ID card abroad? carte d'identité perte"
+        await gw.chat(key.key, message=QUESTION, language="fr")
+        await gw.chat(key.key, message="Mein Sohn hat seine Carte d'identité verloren", language="de")
+        assert upstream.count() == 4
+
+
+async def test_no_question_is_translated_by_default(gw: AssistantGateway, retriever: FakeRetriever) -> None:
+    key = gw.provision()
+    gw.upstream.reply = "Déclarez la perte au consulat [1]."
+    await gw.chat(key.key, message="Lost ID card abroad? carte d'identité perte", language="en")
+    assert gw.upstream.count() == 1
+    assert retriever.searches[-1][1].query == "Lost ID card abroad? carte d'identité perte"
 
 
 async def test_requests_are_validated(gw: AssistantGateway) -> None:

@@ -281,11 +281,12 @@ class AssistantSettings(_Strict):
         "on that account.",
     )
     translate_questions: list[QuestionLanguage] = Field(
-        default_factory=lambda: list[QuestionLanguage](["en"]),
+        default_factory=list,
         description="Languages whose questions the assistant's model translates into French before the "
         "search, which then looks for the question and its translation (one short model call, through the "
-        "same privacy, quota and audit path as the answer). English by default; German questions use the "
-        "bundled German-French glossary instead; empty: no translation.",
+        'same privacy, quota and audit path as the answer), e.g. ["en"]. Empty by default: with the '
+        "bundled 1.5B model the right pages were found more often but English answers got worse "
+        "(docs/benchmarks.md); German questions use the bundled German-French glossary instead.",
     )
 
     public_use_case: str | None = Field(

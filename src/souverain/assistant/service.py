@@ -66,8 +66,9 @@ class AssistantOptions:
     pages_language: str = "fr"
     home_countries: frozenset[str] = FRANCE  # the pages' own country: named by every page
     # questions in these languages are translated into the pages' language by the model before the search,
-    # which looks for both (``translation``); German has the knowledge base's glossary instead
-    translate_languages: tuple[str, ...] = ("en",)
+    # which looks for both (``translation``). Off by default: with the bundled 1.5B model, English answers
+    # got worse although the right pages were found more often (docs/benchmarks.md, Question translation)
+    translate_languages: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,9 @@ The pages are French; an English question shares few words with them, and the mu
 ranks the right page in the first five for about half of such questions. German questions have a glossary
 (``knowledge.glossary``); English has none that could be shipped (docs/benchmarks.md, Knowledge retrieval),
 while the bundled model translates English questions well (it does German poorly: "Geburtsurkunde" →
-"urkunde de naissance"), so the languages translated are a setting, English by default.
+"urkunde de naissance"), so the languages translated are a setting. It is off by default: with the bundled
+1.5B model, English questions found their page more often but were answered worse (the model refused or
+took a figure from the wrong source; docs/benchmarks.md, Question translation).
 
 The translation goes through the gateway like the answer (allow-list, quotas, the privacy pipeline, usage and
 the audited model call), so a policy refusal refuses the question. A model that fails or times out only
