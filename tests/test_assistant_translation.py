@@ -40,7 +40,8 @@ class FakeChat:
     async def complete(self, request: ChatCompletionRequest, call: object) -> ChatResult:
         if self.error is not None:
             raise self.error
-        return ChatResult({"choices": [{"message": {"role": "assistant", "content": self.reply}}]}, None)
+        target: Any = None  # the translator reads only the body
+        return ChatResult({"choices": [{"message": {"role": "assistant", "content": self.reply}}]}, target)
 
 
 def translator(chat: FakeChat, languages: tuple[str, ...] = ("en",)) -> QuestionTranslator:
