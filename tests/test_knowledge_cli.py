@@ -109,6 +109,24 @@ def test_batch_search_reads_and_writes_json_lines(env: dict[str, str], pages: Pa
     assert "line 1" in err
 
 
+@pytest.mark.timeout(240)
+def test_the_query_language_brings_the_german_glossary(env: dict[str, str], pages: Path) -> None:
+    assert invoke(env, "ingest", str(pages), "--collection", "fiches")[0] == 0
+    stdin = json.dumps({"id": "g1", "query": "Wo melde ich die Geburt meines Kindes an?"}) + "\n"
+    scores = {}
+    for language in ("de", "en"):  # both foreign to the pages; only German has a glossary
+        args = ("search", "--collection", "fiches", "--k", "3", "--jsonl", "--language", language)
+        code, out, err = invoke(env, *args, stdin=stdin)
+        assert code == 0, err
+        [line] = [json.loads(row) for row in out.splitlines()]
+        scores[language] = {hit["document_id"]: hit["score"] for hit in line["results"]}
+    # "Geburt" and "Kindes" become "naissance" and "enfant": full text finds the page on births too
+    assert max(scores["de"], key=lambda d: scores["de"][d]) == "F1961"
+    assert scores["de"]["F1961"] > scores["en"].get("F1961", 0.0)
+    code, out, err = invoke(env, "search", "Geburt", "--collection", "fiches", "--language", "es")
+    assert code == 2
+
+
 def test_errors_are_explained(env: dict[str, str]) -> None:
     code, _, err = invoke(env, "search", "carte", "--collection", "absente")
     assert code == 1

@@ -11,6 +11,7 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -26,6 +27,17 @@ from souverain.knowledge.types import SearchRequest
 from souverain.settings import Classification
 
 Collection = Annotated[str, typer.Option("--collection", "-c", help="Collection name.")]
+
+
+class QueryLanguage(StrEnum):
+    """A query's language, as the search API takes it."""
+
+    fr = "fr"
+    de = "de"
+    en = "en"
+    lb = "lb"
+
+
 Tenant = Annotated[str, typer.Option(help="Tenant owning the collection.")]
 
 
@@ -92,6 +104,10 @@ def search(
     jsonl: Annotated[
         bool, typer.Option("--jsonl", help='Batch: read {"id", "query"} lines on stdin, write one line each.')
     ] = False,
+    language: Annotated[
+        QueryLanguage | None,
+        typer.Option(help="The queries' language, when known (German gains the glossary's French terms)."),
+    ] = None,
 ) -> None:
     """Hybrid search in a collection: one query, or a batch of JSON lines on standard input."""
     if jsonl == (query is not None):
@@ -100,9 +116,10 @@ def search(
     collections = (collection,) if collection else ()
     with knowledge_service() as service:
         if query is None:
-            _batch(service, tenant, collections, k)
+            _batch(service, tenant, collections, k, language.value if language else None)
             return
-        hits = service.search(owner_scope(tenant), SearchRequest(query, collections, k))
+        request = SearchRequest(query, collections, k, language=language.value if language else None)
+        hits = service.search(owner_scope(tenant), request)
     if as_json:
         print(json.dumps({"object": "list", "data": [hit.as_json() for hit in hits]}, ensure_ascii=False))
         return
@@ -113,7 +130,9 @@ def search(
         print(f"      {' '.join(hit.text.split())[:160]}")
 
 
-def _batch(service: KnowledgeService, tenant: str, collections: tuple[str, ...], k: int) -> None:
+def _batch(
+    service: KnowledgeService, tenant: str, collections: tuple[str, ...], k: int, language: str | None
+) -> None:
     """One output line per input line, in order, flushed as it goes."""
     scope = owner_scope(tenant)
     for number, line in enumerate(sys.stdin, start=1):
@@ -125,7 +144,7 @@ def _batch(service: KnowledgeService, tenant: str, collections: tuple[str, ...],
         except (ValueError, KeyError, TypeError):
             say(f'error: line {number} is not a JSON object with "id" and "query"')
             raise typer.Exit(2) from None
-        hits = service.search(scope, SearchRequest(query, collections, k))
+        hits = service.search(scope, SearchRequest(query, collections, k, language=language))
         results = [
             {"document_id": h.document_id, "chunk_id": h.chunk_id, "score": h.score, "title": h.title}
             for h in hits
