@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,10 +29,12 @@ import orjson
 from bench import knowledge_common, report
 from bench.procs import REPO
 from souverain.assistant import translation
+from souverain.assistant.service import MAX_QUERY_CHARS
+from souverain.cli.evaluate import rank_queries
 from souverain.evaluation.answers import percentile
 from souverain.evaluation.retrieval import Qrel, evaluate, load_qrels, mean_scores
 from souverain.knowledge.search import RetrievalConfig
-from souverain.knowledge.types import Retriever, Scope, SearchRequest
+from souverain.knowledge.types import Retriever, Scope
 from souverain.settings import Classification
 
 DATA = REPO / "bench" / "data"
@@ -66,24 +67,19 @@ def translate(url: str, key: str | None, model: str, question: str) -> tuple[str
     return translation.cleaned(content if isinstance(content, str) else ""), time.perf_counter() - started
 
 
-def scores(
-    retriever: Retriever, collection: str, qrels: list[Qrel], query: Callable[[Qrel], str]
-) -> dict[str, float]:
-    """Mean recall@1/5/10, success@5, MRR@10 of the questions searched as ``query`` makes them."""
-    rankings = {}
-    for qrel in qrels:
-        request = SearchRequest(query(qrel), (collection,), K * 3, language=qrel.tags.get("language"))
-        rankings[qrel.id] = [hit.document_id for hit in retriever.search(SCOPE, request)]
+def scores(retriever: Retriever, collection: str, qrels: list[Qrel]) -> dict[str, float]:
+    """Mean recall@1/5/10, success@5, MRR@10 of the questions, ranked as ``souverain eval`` ranks."""
+    rankings, _ = rank_queries(retriever, SCOPE, qrels, collection, K)
     return mean_scores(evaluate(qrels, rankings))
 
 
-def with_translation(translated: dict[str, str]) -> Callable[[Qrel], str]:
-    """The search query of a question followed by its translation, as the assistant searches it."""
-
-    def query(qrel: Qrel) -> str:
-        return translation.Translation(qrel.query, translated[qrel.id]).query(2000)
-
-    return query
+def with_translation(qrels: list[Qrel], translated: dict[str, str]) -> list[Qrel]:
+    """The questions followed by their translations, as the assistant searches them."""
+    searched = []
+    for qrel in qrels:
+        query = translation.Translation(qrel.query, translated[qrel.id]).query(MAX_QUERY_CHARS)
+        searched.append(dataclasses.replace(qrel, query=query))
+    return searched
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -113,13 +109,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     {"id": qrel.id, "question": qrel.query, "french": french, "seconds": round(seconds, 2)}
                 )
             results["sets"][name] = {
-                "german, without the glossary": scores(without, args.collection, german, lambda q: q.query),
-                "german, with the glossary": scores(
-                    with_glossary, args.collection, german, lambda q: q.query
-                ),
-                "english, as asked": scores(with_glossary, args.collection, english, lambda q: q.query),
+                "german, without the glossary": scores(without, args.collection, german),
+                "german, with the glossary": scores(with_glossary, args.collection, german),
+                "english, as asked": scores(with_glossary, args.collection, english),
                 "english, with its translation": scores(
-                    with_glossary, args.collection, english, with_translation(translated)
+                    with_glossary, args.collection, with_translation(english, translated)
                 ),
             }
     finally:

@@ -27,6 +27,7 @@ from souverain.knowledge.types import SearchRequest
 from souverain.settings import Classification
 
 Collection = Annotated[str, typer.Option("--collection", "-c", help="Collection name.")]
+Tenant = Annotated[str, typer.Option(help="Tenant owning the collection.")]
 
 
 class QueryLanguage(StrEnum):
@@ -36,9 +37,6 @@ class QueryLanguage(StrEnum):
     de = "de"
     en = "en"
     lb = "lb"
-
-
-Tenant = Annotated[str, typer.Option(help="Tenant owning the collection.")]
 
 
 @contextmanager
@@ -114,12 +112,12 @@ def search(
         say("error: give either a query or --jsonl (queries on standard input)")
         raise typer.Exit(2)
     collections = (collection,) if collection else ()
+    code = language.value if language else None
     with knowledge_service() as service:
         if query is None:
-            _batch(service, tenant, collections, k, language.value if language else None)
+            _batch(service, tenant, collections, k, code)
             return
-        request = SearchRequest(query, collections, k, language=language.value if language else None)
-        hits = service.search(owner_scope(tenant), request)
+        hits = service.search(owner_scope(tenant), SearchRequest(query, collections, k, language=code))
     if as_json:
         print(json.dumps({"object": "list", "data": [hit.as_json() for hit in hits]}, ensure_ascii=False))
         return

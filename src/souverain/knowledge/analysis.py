@@ -38,7 +38,7 @@ _module = importlib.import_module("Stemmer")  # a C extension without type infor
 
 def analyze(text: str, language: str = "fr") -> list[str]:
     """The index terms of ``text`` in ``language``, in order, repeats kept (they weigh in ranking)."""
-    language = _primary(language)
+    language = primary_language(language)
     stop = _STOP_WORDS.get(language, frozenset())
     # Apostrophes split words, so a French elision (l', d', qu', jusqu') is a token of its own, a stop word.
     words = [word for word in _TOKEN.findall(fold(text)) if word not in stop]
@@ -64,7 +64,7 @@ def fold(text: str) -> str:
     return _COMBINING.sub("", unicodedata.normalize("NFKD", text))
 
 
-def _primary(language: str) -> str:
+def primary_language(language: str) -> str:
     """``fr`` from ``fr-FR`` or ``FR``."""
     return language.split("-")[0].split("_")[0].strip().lower()
 

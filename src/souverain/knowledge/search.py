@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from souverain.errors import InvalidRequest
 from souverain.knowledge import collections as collections_
-from souverain.knowledge.analysis import fold
+from souverain.knowledge.analysis import fold, primary_language
 from souverain.knowledge.collections import CollectionView
 from souverain.knowledge.context import Located, with_section_context
 from souverain.knowledge.embedder import Embedder
@@ -163,7 +163,7 @@ class HybridRetriever:
         """The query with the pages' terms for its nouns, when it is in another language with a glossary."""
         if not self.config.glossary or language is None or not self.config.is_foreign(language):
             return query
-        return expanded(query, self.glossaries(language.split("-")[0].lower()))
+        return expanded(query, self.glossaries(primary_language(language)))
 
     def _page_rankings(
         self,
