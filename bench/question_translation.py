@@ -2,9 +2,10 @@
 
 On an existing index of the demo pages (the demo database, titles included), the German and English
 questions of the harder set (``bench/data/hard_questions.jsonl``) and of the assistant's set
-(``bench/data/answer_questions.jsonl``, the page each question was written from) are searched as the
-assistant searches them, and as before each aid:
-- German: with and without the bundled German-French glossary (``knowledge.glossary``);
+(``bench/data/answer_questions.jsonl``, the page each question was written from), and the Luxembourgish
+questions (``bench/data/luxembourgish_questions.jsonl``, the harder set's German questions in
+Luxembourgish) are searched as the assistant searches them, and as before each aid:
+- German and Luxembourgish: with and without the bundled glossary of the language (``knowledge.glossary``);
 - English: as asked, and followed by its French translation by the assistant's model, asked through a
   running server's ``/v1/chat/completions`` with the assistant's own translation prompt
   (``assistant.translation.messages``, temperature 0), which also gives the translation's latency.
@@ -90,6 +91,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     sets = {
         "harder set": load_qrels(DATA / "hard_questions.jsonl"),
         "assistant set": answer_qrels(DATA / "answer_questions.jsonl"),
+        "Luxembourgish set": load_qrels(DATA / "luxembourgish_questions.jsonl"),
     }
     database = Database(args.database)
     try:
@@ -101,6 +103,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         for name, qrels in sets.items():
             german = [q for q in qrels if q.tags.get("language") == "de"]
             english = [q for q in qrels if q.tags.get("language") == "en"]
+            luxembourgish = [q for q in qrels if q.tags.get("language") == "lb"]
             translated = {}
             for qrel in english:
                 french, seconds = translate(args.url, args.key, args.model, qrel.query)
@@ -108,14 +111,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 results["translations"].append(
                     {"id": qrel.id, "question": qrel.query, "french": french, "seconds": round(seconds, 2)}
                 )
-            results["sets"][name] = {
+            searches = {
                 "german, without the glossary": scores(without, args.collection, german),
                 "german, with the glossary": scores(with_glossary, args.collection, german),
                 "english, as asked": scores(with_glossary, args.collection, english),
                 "english, with its translation": scores(
                     with_glossary, args.collection, with_translation(english, translated)
                 ),
+                "luxembourgish, without the glossary": scores(without, args.collection, luxembourgish),
+                "luxembourgish, with the glossary": scores(with_glossary, args.collection, luxembourgish),
             }
+            results["sets"][name] = {search: s for search, s in searches.items() if s.get("queries")}
     finally:
         database.close()
     latencies = [t["seconds"] for t in results["translations"]]

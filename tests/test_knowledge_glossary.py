@@ -1,6 +1,6 @@
-"""Query translation through the German → French glossary: which words are looked up, how inflected and
-compound nouns are found, the shipped glossary, and German questions reaching French pages through full
-text in the retriever."""
+"""Query translation through the German → French and Luxembourgish → French glossaries: which words are
+looked up, how inflected and compound nouns are found, the shipped glossaries, and German and Luxembourgish
+questions reaching French pages through full text in the retriever."""
 
 from __future__ import annotations
 
@@ -73,7 +73,46 @@ def test_expanded_appends_the_terms_or_leaves_the_query() -> None:
     assert expanded("Meine Bankkarte", None) == "Meine Bankkarte"
 
 
-def test_the_shipped_glossary_is_german_to_french_only() -> None:
+def test_parse_skips_comment_lines() -> None:
+    glossary = Glossary.parse("lb", "# a comment\twith a tab\npass\tpasseport\n")
+    assert glossary.entries == {"pass": ("passeport",)}
+
+
+def test_a_luxembourgish_question_looks_up_its_nouns_not_its_function_words() -> None:
+    # "Wéi" and "Mäi" open the questions with a capital but are function words, even spelt with accents
+    glossary = Glossary.parse(
+        "lb", "wei\tcomment\nmai\tmai\ngebuertsurkonn\tacte de naissance\nkand\tenfant\nkaart\tcarte\n"
+    )
+    assert glossary.translate("Wéi kréien ech eng Gebuertsurkonn fir mäi Kand?") == "acte de naissance enfant"
+    assert glossary.translate("Mäi Kand huet seng Bankkaart verluer") == "enfant carte"
+
+
+def test_the_shipped_luxembourgish_glossary() -> None:
+    glossary = bundled("lb")
+    assert glossary is not None
+    assert glossary.lookup("Identitéitskaart") == ("carte d'identité",)
+    assert glossary.lookup("Gebuertsurkonn") == ("acte de naissance",)
+    assert glossary.lookup("Kautioun") == ("dépôt de garantie", "caution")
+    assert glossary.lookup("Führerschäin") == ("permis de conduire",)
+    assert glossary.translate("Mäi Jong huet seng Identitéitskaart am Ausland verluer, wat maachen?") == (
+        "fils carte d'identité étranger"
+    )
+    # one line per headword: lower case, written once, one or two terms
+    lines = [
+        line
+        for line in (Path(__file__).parent.parent / "src/souverain/knowledge/glossaries/lb-fr.tsv")
+        .read_text(encoding="utf-8")
+        .splitlines()
+        if not line.startswith("#")
+    ]
+    words = [line.split("\t")[0] for line in lines]
+    assert len(words) == len(set(words)) == len(glossary.entries) > 150
+    assert all(word == word.lower() and word.strip() == word for word in words)
+    assert all(0 < len(terms) <= 2 for terms in glossary.entries.values())
+    assert bundled("lb") is glossary  # read once
+
+
+def test_the_shipped_german_glossary() -> None:
     glossary = bundled("de")
     assert glossary is not None
     assert len(glossary.entries) > 30_000
@@ -84,18 +123,34 @@ def test_the_shipped_glossary_is_german_to_french_only() -> None:
     assert all(0 < len(terms) <= 2 for terms in glossary.entries.values())
     numbered = re.compile(r"^\d+\.\s|\s\d+\.$")
     assert not any(numbered.search(term) for terms in glossary.entries.values() for term in terms)
-    assert [bundled(language) for language in ("en", "fr", "lb")] == [None, None, None]
+    assert [bundled(language) for language in ("en", "fr", "pt")] == [None, None, None]
     assert bundled("de") is glossary  # read once
 
 
-def test_a_german_question_reaches_the_french_page_through_the_glossary(tmp_path: Path) -> None:
-    glossary = Glossary.parse("de", "verlust\tperte\nausland\tétranger\nbotschaft\tambassade\n")
-    question = "Verlust im Ausland: hilft die Botschaft?"
+@pytest.mark.parametrize(
+    ("language", "lines", "question"),
+    [
+        (
+            "de",
+            "verlust\tperte\nausland\tétranger\nbotschaft\tambassade\n",
+            "Verlust im Ausland: hilft die Botschaft?",
+        ),
+        (
+            "lb",
+            "verloscht\tperte\nausland\tétranger\nvertriedung\tambassade\n",
+            "Verloscht am Ausland: hëlleft d'Vertriedung?",
+        ),
+    ],
+)
+def test_a_question_reaches_the_french_page_through_its_glossary(
+    tmp_path: Path, language: str, lines: str, question: str
+) -> None:
+    glossary = Glossary.parse(language, lines)
     with service_over(f"sqlite:///{tmp_path / 'kb.db'}", HashingEmbedder(), LEXICAL) as service:
         service.create_collection(TENANT, "aides", Classification.PUBLIC, ["guichet"])
         service.ingest(TENANT, "aides", PAGES)
-        service.retriever.glossaries = {"de": glossary}.get
-        hits = service.search(READER, SearchRequest(question, ("aides",), language="de"))
+        service.retriever.glossaries = {language: glossary}.get
+        hits = service.search(READER, SearchRequest(question, ("aides",), language=language))
         assert hits[0].document_id == CARTE.id
         assert hits[0].score > 0
         # the same question without its language, or with the glossary turned off, shares no word with
@@ -105,8 +160,8 @@ def test_a_german_question_reaches_the_french_page_through_the_glossary(tmp_path
     with service_over(f"sqlite:///{tmp_path / 'off.db'}", HashingEmbedder(), off) as service:
         service.create_collection(TENANT, "aides", Classification.PUBLIC, ["guichet"])
         service.ingest(TENANT, "aides", PAGES)
-        service.retriever.glossaries = {"de": glossary}.get
-        hits = service.search(READER, SearchRequest(question, ("aides",), language="de"))
+        service.retriever.glossaries = {language: glossary}.get
+        hits = service.search(READER, SearchRequest(question, ("aides",), language=language))
         assert not any(hit.score for hit in hits)
 
 

@@ -1,4 +1,5 @@
-"""Query translation through a bilingual glossary: a German question gains the French names of its nouns.
+"""Query translation through bilingual glossaries: a German or Luxembourgish question gains the French names
+of its nouns.
 
 The pages are French. A German question shares few words with them, and the multilingual encoder alone
 ranks the right page in the first five for about half of such questions. The nouns carry the question's
@@ -9,9 +10,15 @@ reads both. German writes its nouns with a capital letter, which is how they are
 function words without a tagger; a compound absent from the glossary is looked up by its longest known
 tail ("Bankkarte" → "Karte") and head.
 
-The glossary (``glossaries/de-fr.tsv.gz``, built by ``tools/build_glossary.py``) comes from the FreeDict +
-WikDict German-French dictionary of Debian's ``dict-freedict-deu-fra`` (Wiktionary through DBnary, CC BY-SA
-3.0; ``glossaries/SOURCE.md``). Measured in ``docs/benchmarks.md`` (Knowledge retrieval).
+Luxembourgish also writes its nouns with a capital letter, and the multilingual encoder hardly knows it: a
+Luxembourgish question gains the French terms of its nouns the same way, from a shorter glossary of the
+administrative vocabulary ("Gebuertsurkonn" → "acte de naissance", "Kautioun" → "dépôt de garantie").
+
+The German glossary (``glossaries/de-fr.tsv.gz``, built by ``tools/build_glossary.py``) comes from the
+FreeDict + WikDict German-French dictionary of Debian's ``dict-freedict-deu-fra`` (Wiktionary through DBnary,
+CC BY-SA 3.0); the Luxembourgish one (``glossaries/lb-fr.tsv``) is written by the project (Apache-2.0); both
+are described in ``glossaries/SOURCE.md``. Measured in ``docs/benchmarks.md`` (Knowledge retrieval, Question
+translation).
 """
 
 from __future__ import annotations
@@ -23,12 +30,14 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-from souverain.knowledge.stopwords import BY_LANGUAGE
+from souverain.knowledge.analysis import fold
+from souverain.knowledge.stopwords import BY_LANGUAGE, LUXEMBOURGISH
 
 _WORD = re.compile(r"[^\W\d_]+")
 _MIN_TAIL = 4  # letters of the shortest compound tail looked up ("karte", not "te")
 _INFLECTIONS = ("", "n", "en", "e", "s", "es", "er", "ern")  # endings tried off a plural or a case form
-FILES = {"de": "de-fr.tsv.gz"}
+FILES = {"de": "de-fr.tsv.gz", "lb": "lb-fr.tsv"}  # gzip or plain text
+_STOP_WORDS = {**BY_LANGUAGE, "lb": LUXEMBOURGISH}
 
 
 @dataclass(frozen=True)
@@ -40,9 +49,11 @@ class Glossary:
 
     @classmethod
     def parse(cls, language: str, lines: str) -> Glossary:
-        """A glossary from ``word<TAB>term|term`` lines."""
+        """A glossary from ``word<TAB>term|term`` lines (``#`` starts a comment line)."""
         entries = {}
         for line in lines.splitlines():
+            if line.startswith("#"):
+                continue
             word, _, terms = line.partition("\t")
             if word and terms:
                 entries[word] = tuple(term for term in terms.split("|") if term)
@@ -69,11 +80,11 @@ class Glossary:
         return ()
 
     def translate(self, query: str) -> str:
-        """The terms of the query's capitalised words (German nouns), each once, in the query's order."""
-        stop = BY_LANGUAGE.get(self.language, frozenset())
+        """The terms of the query's capitalised words (its nouns), each once, in the query's order."""
+        stop = _STOP_WORDS.get(self.language, frozenset())
         terms: dict[str, None] = {}
         for word in _WORD.findall(query):
-            if not word[0].isupper() or word.isupper() or word.lower() in stop:
+            if not word[0].isupper() or word.isupper() or fold(word) in stop:
                 continue  # verbs, function words, acronyms (PACS is PACS in French too)
             terms.update(dict.fromkeys(self.lookup(word)))
         return " ".join(terms)
@@ -86,7 +97,9 @@ def bundled(language: str) -> Glossary | None:
     if name is None:
         return None
     data = resources.files("souverain.knowledge.glossaries").joinpath(name).read_bytes()
-    return Glossary.parse(language, gzip.decompress(data).decode("utf-8"))
+    if name.endswith(".gz"):
+        data = gzip.decompress(data)
+    return Glossary.parse(language, data.decode("utf-8"))
 
 
 def expanded(query: str, glossary: Glossary | None) -> str:

@@ -1,4 +1,5 @@
-"""Compact stop-word lists for French, German and English, lower-cased and accent-folded.
+"""Compact stop-word lists for French, German and English (and Luxembourgish, for glossary lookups only),
+lower-cased and accent-folded.
 
 Short on purpose: only words that carry no meaning for retrieval (articles, pronouns, auxiliaries,
 conjunctions, question words). Words that change a question's meaning ("moins", "sans", "ohne", "before")
@@ -48,3 +49,19 @@ ENGLISH = _words(
 )
 
 BY_LANGUAGE: dict[str, frozenset[str]] = {"fr": FRENCH, "de": GERMAN, "en": ENGLISH}
+
+# Luxembourgish function words that open a question with a capital ("Wéi", "Mäi", "Kann"), so that only its
+# nouns are looked up in the Luxembourgish glossary. Not in ``BY_LANGUAGE``: full text drops a word that is a
+# stop word in any language, and some of these are French or English words that matter ("net", "mat", "no").
+LUXEMBOURGISH = _words(
+    """
+    ech du hien hatt si mir dir mer se et mech dech sech eis iech him hinnen
+    main mai meng dain dai deng sain sai seng hiren hir eisen eis are ar
+    den d de dat dem der des dee dei dës en e eng ee een keen kee keng
+    ass sinn hunn huet hues hutt war waren gouf gi ginn gett kann kennen kanns
+    muss mussen soll sollen well wellen wollt mecht maachen
+    wei wat wou wien weini wann wa firwat weivill wouhier ob datt well sou esou
+    an op am um zu bei vun fir mat ouni geint iwwer enner virun no bis och awer oder
+    net nach schonn elo emmer ni jo neen all alles vill villes eppes
+    """
+)
