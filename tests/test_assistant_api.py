@@ -323,6 +323,7 @@ async def test_requests_are_validated(gw: AssistantGateway) -> None:
     key = gw.provision()
     cases: list[tuple[dict[str, object], str]] = [
         ({"message": "   "}, "message"),
+        ({"message": "\u0000\u200b\u2060"}, "message"),  # invisible characters only: nothing to answer
         ({"message": "x", "conversation_id": "a b"}, "conversation_id"),
         ({"message": "x", "surprise": 1}, "surprise"),
     ]
@@ -332,6 +333,12 @@ async def test_requests_are_validated(gw: AssistantGateway) -> None:
         assert r.json()["error"]["param"] == param
     r = await gw.client.post("/v1/assistant/chat", json={"message": QUESTION})
     assert r.status_code == 401
+    assert gw.upstream.count() == 0  # no refused request reached the model
+    headers = {"Authorization": f"Bearer {key.key}"}
+    for question in ("   ", "\u0000\u200b"):
+        r = await gw.client.post("/v1/assistant/handover", json={"question": question}, headers=headers)
+        assert r.status_code == 400, question
+        assert r.json()["error"]["param"] == "question"
 
 
 async def test_a_conversation_cannot_be_joined_from_another_use_case(gw: AssistantGateway) -> None:

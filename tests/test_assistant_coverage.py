@@ -27,6 +27,17 @@ def test_proper_names_are_capitalised_words_inside_a_sentence() -> None:
     assert names("Combien coûte un passeport ? Quel délai ?") == []
 
 
+def test_the_names_of_people_are_not_places_to_look_for() -> None:
+    # a citizen who introduces or signs the question still asks about something the pages may cover
+    signed = "Comment renouveler ma carte d'identité ? Je m'appelle Jean Muller, écrivez-moi."
+    assert names(signed) == []
+    assert unmentioned(signed, SOURCES, "fr") == []
+    assert names("Madame Weber demande les allocations familiales au Luxembourg") == ["Luxembourg"]
+    assert names("Bonjour, je suis Pierre Martin : quels horaires pour la mairie de Strasbourg ?") == [
+        "Strasbourg"
+    ]
+
+
 LOSS = "Carte d'identité d'un mineur : en cas de perte"
 ABROAD = passage("c", "F1153", LOSS, "Adressez-vous au consulat.", "À l'étranger")
 

@@ -99,6 +99,14 @@ async def test_requests_without_a_valid_key_are_refused(gw: Gateway) -> None:
     valid = gw.provision()
     r = await gw.chat(valid.key[:-2] + "xx")
     assert r.status_code == 401
+    # the scheme is case-insensitive (RFC 9110); another scheme or an empty token is no key
+    for header, status in ((f"bearer {valid.key}", 200), (f"BEARER  {valid.key}", 200), ("Bearer ", 401)):
+        r = await gw.client.post("/v1/chat/completions", json=CHAT, headers={"Authorization": header})
+        assert r.status_code == status, header
+    r = await gw.client.post(
+        "/v1/chat/completions", json=CHAT, headers={"Authorization": f"Basic {valid.key}"}
+    )
+    assert r.json()["error"]["code"] == "missing_api_key"
 
 
 async def test_key_lifecycle_use_expire_revoke(gw: Gateway) -> None:

@@ -3,6 +3,7 @@ collections per tenant, ingestion as JSON records, search with the scope of the 
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -146,3 +147,37 @@ async def test_requests_are_checked(api: Api) -> None:
     for body in ({"query": ""}, {"query": "x", "k": 0}, {"query": "x", "filters": {"a b": "c"}}):
         assert (await api.call(api.alpha, "POST", "/v1/search", body)).status_code == 400, body
     assert (await api.client.post("/v1/search", json={"query": "carte"})).status_code == 401
+
+
+async def test_bodies_that_would_fail_later_are_refused_at_the_edge(api: Api) -> None:
+    created = await api.call(api.alpha, "POST", "/v1/collections", {"name": "aides"})
+    assert created.status_code == 201
+    ingested = await api.call(api.alpha, "POST", "/v1/collections/aides/documents", {"documents": RECORDS})
+    assert ingested.status_code == 200
+    lone = "\ud800"  # a lone surrogate: valid in Python's JSON parser, not encodable as UTF-8
+    refused = [
+        ("POST", "/v1/search", {"query": "carte", "collections": [lone]}),
+        ("POST", "/v1/search", {"query": "carte", "filters": {"theme": lone}}),
+        ("POST", "/v1/collections", {"name": "autres", "use_cases": [lone]}),
+        ("POST", "/v1/collections", {"name": f"a{lone}"}),
+        ("POST", "/v1/collections/aides/documents", {"documents": [{**RECORDS[0], "title": lone}]}),
+        # no coercion: "yes" is not true (here it would have deleted the other page), "3" and true not 3
+        ("POST", "/v1/collections/aides/documents", {"documents": RECORDS[:1], "prune": "yes"}),
+        ("POST", "/v1/search", {"query": "carte", "k": "3"}),
+        ("POST", "/v1/search", {"query": "carte", "k": True}),
+    ]
+    headers = {"Authorization": f"Bearer {api.alpha}", "Content-Type": "application/json"}
+    for method, path, body in refused:
+        # json.dumps escapes the surrogate as "\ud800", as a client in another language would send it
+        response = await api.client.request(method, path, content=json.dumps(body), headers=headers)
+        assert response.status_code == 400, (path, body, response.text)
+        assert response.json()["error"]["type"] == "invalid_request_error"
+    # nothing was created or deleted by the refused requests
+    names = [c["name"] for c in (await api.call(api.alpha, "GET", "/v1/collections")).json()["data"]]
+    assert names == ["aides"]
+    found = await api.call(api.alpha, "POST", "/v1/search", {"query": "déclaration de naissance", "k": 5})
+    assert "F1961" in {hit["document_id"] for hit in found.json()["data"]}
+    # a query of invisible characters only (NUL, zero-width space) is as empty as a blank one
+    invisible = await api.call(api.alpha, "POST", "/v1/search", {"query": "\u0000\u200b\u2060"})
+    assert invisible.status_code == 400
+    assert invisible.json()["error"]["code"] == "empty_query"

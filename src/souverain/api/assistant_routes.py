@@ -17,7 +17,7 @@ from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 from starlette.responses import Response, StreamingResponse
 
 from souverain.api.auth import CitizenPrincipal, OperatorPrincipal
@@ -30,6 +30,7 @@ from souverain.errors import BackendUnavailable
 from souverain.gateway import sse
 from souverain.governance.principal import Principal
 from souverain.protocol.chat import ChatCompletionRequest
+from souverain.protocol.wire import WireModel, is_blank
 from souverain.state import Services
 
 logger = logging.getLogger(__name__)
@@ -42,8 +43,8 @@ ConversationId = Annotated[
 ]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+class _Strict(WireModel):
+    pass
 
 
 class ChatIn(_Strict):
@@ -56,7 +57,7 @@ class ChatIn(_Strict):
     @field_validator("message")
     @classmethod
     def _not_blank(cls, value: str) -> str:
-        if not value.strip():
+        if is_blank(value):
             raise ValueError("the message is empty")
         return value
 
@@ -65,6 +66,13 @@ class HandoverIn(_Strict):
     conversation_id: ConversationId = None
     language: Language = Field("fr", description="The language the person should be answered in.")
     question: str = Field(min_length=1, max_length=4000, description="What the person needs help with.")
+
+    @field_validator("question")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if is_blank(value):
+            raise ValueError("the question is empty")
+        return value
 
 
 def assistant_of(services: Services) -> AssistantService:

@@ -11,6 +11,7 @@ from souverain.api.deps import ServicesDep
 from souverain.errors import Forbidden, SouverainError, Unauthenticated
 from souverain.events import Event, emit_or_refuse
 from souverain.governance import keys
+from souverain.governance.auth import bearer_token
 from souverain.governance.principal import Principal, Role
 from souverain.state import Services
 
@@ -31,9 +32,8 @@ async def get_principal(request: Request, services: ServicesDep) -> Principal:
 
 def key_prefix(authorization: str | None) -> str | None:
     """The visible prefix of a presented key (never the secret), to name the actor of a failed attempt."""
-    if not authorization or not authorization.startswith("Bearer "):
-        return None
-    parts = keys.split(authorization[len("Bearer ") :].strip())
+    token = bearer_token(authorization)
+    parts = keys.split(token) if token is not None else None
     return parts[0] if parts else None
 
 

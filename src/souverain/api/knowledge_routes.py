@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any, Literal, TypeVar
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from souverain.api.auth import AppPrincipal
 from souverain.api.deps import ServicesDep
@@ -25,6 +25,7 @@ from souverain.knowledge.ingest import IngestReport
 from souverain.knowledge.parsers.jsonl import record_document
 from souverain.knowledge.search import MAX_K
 from souverain.knowledge.types import Scope, SearchRequest
+from souverain.protocol.wire import WireModel
 from souverain.settings import Classification
 from souverain.state import Services
 
@@ -34,9 +35,7 @@ T = TypeVar("T")
 MAX_DOCUMENTS = 1000  # per request; larger corpora go through `souverain ingest` or several requests
 
 
-class SearchBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class SearchBody(WireModel):
     query: str = Field(min_length=1, max_length=2000, description="The question or keywords, any language.")
     collections: list[str] = Field(
         default_factory=list, description="Collections to search; empty: every one this key may read."
@@ -50,18 +49,16 @@ class SearchBody(BaseModel):
     )
 
 
-class CollectionBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class CollectionBody(WireModel):
     name: str = Field(description="Unique within the tenant: letters, digits, '.', '_', '-'.")
-    classification: Classification = Field(Classification.PUBLIC, description="At most the key's ceiling.")
+    classification: Classification = Field(
+        Classification.PUBLIC, strict=False, description="At most the key's ceiling."
+    )
     use_cases: list[str] | None = Field(None, description="Use cases that may read it; default: this key's.")
     index_titles: bool = Field(True, description="Whether page titles are searchable.")
 
 
-class DocumentsBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class DocumentsBody(WireModel):
     documents: list[dict[str, Any]] = Field(
         max_length=MAX_DOCUMENTS,
         description='Records as in JSON-lines files: {"id", "title", "text", optional "url", "language", '

@@ -12,7 +12,9 @@ in the sources' titles, sections and text:
   loss abroad, which names no country. The pages' own country is never reported.
 - **Other proper names** (a town, a body) in a question in the pages' language: capitalised words that do
   not begin a sentence, elisions removed. Capitals mark proper names only there: an English question says
-  "French" where French pages say "français", and German capitalises every noun.
+  "French" where French pages say "français", and German capitalises every noun. The names of people ("je
+  m'appelle Jean Muller", "Madame Weber"), as the privacy layer's person recognizer finds them, are left
+  out: a citizen who signs a question still asks about something the pages may cover.
 
 The assistant checks both against all its sources before the model is called, and again against the
 sources its answer cites: a name that appears nowhere makes the retrieval too weak to answer from (or the
@@ -23,27 +25,39 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import cache
 
 from souverain.assistant.places import FRANCE, all_country_names, places
 from souverain.assistant.situation import PAGES_ABROAD
 from souverain.knowledge.analysis import fold
 from souverain.knowledge.types import SearchHit
+from souverain.privacy.recognizers.person import PersonRecognizer
 
 _TOKEN = re.compile(r"[^\W\d_][\w'’-]*|[.!?]")
 _ELISION = re.compile(r"^(?:[ldjmnstc]|qu|jusqu|lorsqu|puisqu)['’]", re.IGNORECASE)
 _MIN_STEM = 5  # "Françaises" meets "français": a name matches on its first letters
 
 
+@cache
+def _people() -> PersonRecognizer:
+    """The privacy layer's person recognizer (its tagger is loaded once)."""
+    return PersonRecognizer()
+
+
 def names(question: str) -> list[str]:
-    """The question's proper names: capitalised words that are not the first word of a sentence."""
+    """The question's proper names: capitalised words that are not the first word of a sentence, nor part
+    of a person's name."""
+    people = [(entity.start, entity.end) for entity in _people().find(question, None)]
     found: list[str] = []
     sentence_start = True
-    for piece in _TOKEN.findall(question):
+    for match in _TOKEN.finditer(question):
+        piece = match.group()
         if piece in ".!?":
             sentence_start = True
             continue
         word = _ELISION.sub("", piece).strip("'’-")
-        if word and word[0].isupper() and not sentence_start:
+        in_person = any(start <= match.start() < end for start, end in people)
+        if word and word[0].isupper() and not sentence_start and not in_person:
             found.append(word)
         sentence_start = False
     return list(dict.fromkeys(found))

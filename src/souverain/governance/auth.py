@@ -48,6 +48,15 @@ def use_case_view(use_case: UseCase, tenant: Tenant) -> UseCaseView:
     )
 
 
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header value (the scheme in any case, RFC 9110
+    section 11.1), or None for another scheme or none."""
+    scheme, _, token = (authorization or "").strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
 class KeyAuthenticator:
     """Turns a bearer token into a ``Principal`` or raises ``Unauthenticated``."""
 
@@ -56,11 +65,12 @@ class KeyAuthenticator:
 
     async def authenticate(self, authorization: str | None) -> Principal:
         """Check the ``Authorization`` header value."""
-        if not authorization or not authorization.startswith("Bearer "):
+        token = bearer_token(authorization)
+        if token is None:
             raise Unauthenticated(
                 "Missing API key. Send 'Authorization: Bearer souv_...'.", code="missing_api_key"
             )
-        parts = keys.split(authorization[len("Bearer ") :].strip())
+        parts = keys.split(token)
         if parts is None:
             raise Unauthenticated(_INVALID, code="invalid_api_key")
         return await asyncio.to_thread(self._lookup, *parts)

@@ -29,6 +29,7 @@ from souverain.knowledge.pages import PageRankings, PageVectors
 from souverain.knowledge.spelling import Speller
 from souverain.knowledge.stopwords import BY_LANGUAGE
 from souverain.knowledge.types import Scope, SearchHit, SearchRequest
+from souverain.protocol.wire import is_blank
 
 MAX_K = 100
 MAX_QUERY_CHARS = 2000
@@ -226,7 +227,7 @@ def query_words(analyzer: Analyzer, query: str) -> list[tuple[str, list[str]]]:
 
 def _checked_query(request: SearchRequest) -> str:
     query = request.query.strip()
-    if not query:
+    if is_blank(query):
         raise InvalidRequest("The query is empty.", param="query", code="empty_query")
     if len(query) > MAX_QUERY_CHARS:
         raise InvalidRequest(

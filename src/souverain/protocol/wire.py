@@ -9,9 +9,17 @@ backend, as a 500; they are refused here, at the edge, with a 400 that names the
 from __future__ import annotations
 
 import math
+import unicodedata
 from typing import Any
 
-from pydantic import ValidationError, ValidatorFunctionWrapHandler, WrapValidator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 MAX_DEPTH = 64
@@ -90,3 +98,23 @@ def one_of(expected: str) -> WrapValidator:
             ) from None
 
     return WrapValidator(validate)
+
+
+def is_blank(text: str) -> bool:
+    """Whether ``text`` has nothing visible: only white space, control and format characters (NUL, zero-width
+    spaces and joiners, direction marks), which ``str.strip`` keeps."""
+    return not any(not char.isspace() and unicodedata.category(char) not in ("Cc", "Cf") for char in text)
+
+
+class WireModel(BaseModel):
+    """A request body of souverain's own endpoints: unknown fields refused, no type coercion ("yes" is not
+    true, "3" is not 3), and the raw JSON checks of ``check_json`` before any field is validated."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _wire_safe(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            check_json(data)
+        return data
