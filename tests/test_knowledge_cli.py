@@ -128,6 +128,13 @@ def test_the_query_language_brings_the_german_glossary(env: dict[str, str], page
 
 
 def test_errors_are_explained(env: dict[str, str]) -> None:
+    # a refused ingestion leaves no collection behind (a retry may then choose its classification)
+    code, _, err = invoke(env, "ingest", "/nonexistent/pages", "--collection", "refusee")
+    assert code == 1
+    assert "no such file or folder" in err
+    code, _, err = invoke(env, "search", "carte", "--collection", "refusee")
+    assert code == 1
+    assert "does not exist" in err
     code, _, err = invoke(env, "search", "carte", "--collection", "absente")
     assert code == 1
     assert "does not exist" in err

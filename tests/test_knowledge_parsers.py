@@ -321,7 +321,7 @@ def test_files_without_text_are_reported_not_yielded(tmp_path: Path) -> None:
     )
     assert [(doc.id, doc.blocks) for doc in documents] == [("E1", [])]
     assert skipped == [
-        "blank.txt: no text found (a scanned PDF needs OCR first)",
+        "blank.txt: no text found",
         "scan.pdf: no text found (a scanned PDF needs OCR first)",
     ]
 
@@ -340,3 +340,61 @@ def test_missing_path_and_unsupported_file_are_invalid_requests(tmp_path: Path) 
 
 def test_every_suffix_of_the_contract_is_known() -> None:
     assert {".html", ".htm", ".pdf", ".docx", ".md", ".markdown", ".txt", ".jsonl", ".jsonl.gz"} == SUFFIXES
+
+
+def test_symbolic_links_are_reported_and_never_followed(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    write(outside / "secret.txt", "Not to be published.")
+    root = tmp_path / "pages"
+    write(root / "page.txt", "Published page.")
+    (root / "out").symlink_to(outside, target_is_directory=True)  # a folder outside the root
+    (root / "host.txt").symlink_to(outside / "secret.txt")  # a file outside the root
+    (root / "broken.txt").symlink_to(root / "nowhere.txt")
+    (root / "loop").symlink_to(root, target_is_directory=True)
+    skipped: list[str] = []
+    documents = list(parse_path(root, on_skip=lambda path, reason: skipped.append(f"{path.name}: {reason}")))
+    assert [doc.id for doc in documents] == ["page.txt"]
+    assert sorted(skipped) == [
+        f"{name}: symbolic link not followed" for name in ("broken.txt", "host.txt", "loop", "out")
+    ]
+
+
+def test_text_with_a_utf16_or_utf32_byte_order_mark_is_decoded(tmp_path: Path) -> None:
+    text = "Passeport : délai de délivrance."
+    for encoding in ("utf-16", "utf-16-be", "utf-32"):
+        data = text.encode(encoding)
+        if encoding == "utf-16-be":
+            data = b"\xfe\xff" + data
+        (doc,) = parse_path(write(tmp_path / f"{encoding}.txt", data))
+        assert doc.blocks == [Block(BlockKind.PARAGRAPH, text)], encoding
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("garbage.docx", b"PK\x03\x04garbage", "not a readable DOCX file"),
+        ("empty.docx", b"", "not a readable DOCX file"),
+        ("deep.html", ("<div>" * 2000 + "profond" + "</div>" * 2000).encode(), "HTML nested too deeply"),
+    ],
+)
+def test_damaged_files_are_invalid_requests_naming_the_file(
+    tmp_path: Path, name: str, content: bytes, reason: str
+) -> None:
+    with pytest.raises(InvalidRequest, match=f"{name}: {reason}"):
+        list(parse_path(write(tmp_path / name, content)))
+
+
+def test_a_docx_with_malformed_xml_is_an_invalid_request(tmp_path: Path) -> None:
+    import zipfile
+
+    good = tmp_path / "good.docx"
+    docx.Document().save(str(good))
+    broken = tmp_path / "broken.docx"
+    with zipfile.ZipFile(good) as source, zipfile.ZipFile(broken, "w") as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "word/document.xml":
+                data = data[: len(data) // 2]  # cut inside an element
+            target.writestr(item, data)
+    with pytest.raises(InvalidRequest, match=r"broken\.docx: not a readable DOCX file"):
+        list(parse_path(broken))

@@ -74,14 +74,15 @@ def ingest(
     from souverain.knowledge.parsers import parse_path
 
     with knowledge_service() as service:
+        # every file is read before anything is written: a refused run leaves no collection behind
+        say(f"reading {path} ...")
+        documents = list(parse_path(path))
         try:
             service.collection(tenant, collection)
         except NotFound:
             readers = use_case if use_case is not None else [demo.USE_CASE]
             service.create_collection(tenant, collection, classification, readers, not no_index_titles)
             say(f"created collection {collection!r} ({classification.value}, readers: {', '.join(readers)})")
-        say(f"reading {path} ...")
-        documents = list(parse_path(path))
         with tqdm(total=len(documents), unit="doc", desc="ingest", file=sys.stderr) as bar:
             report = service.ingest(tenant, collection, documents, bar.update, prune=prune)
     if as_json:

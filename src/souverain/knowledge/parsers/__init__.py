@@ -73,4 +73,5 @@ def _parse_file(source: FileSource, on_skip: SkipCallback | None) -> Iterator[So
         if document.blocks or suffix in _RECORD_FILES:
             yield document
         else:
-            report_skip(source.path, "no text found (a scanned PDF needs OCR first)", on_skip)
+            hint = " (a scanned PDF needs OCR first)" if suffix == ".pdf" else ""
+            report_skip(source.path, f"no text found{hint}", on_skip)

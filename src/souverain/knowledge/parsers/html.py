@@ -8,6 +8,7 @@ from __future__ import annotations
 from bs4 import BeautifulSoup, Tag
 from bs4.element import Comment, Declaration, Doctype, NavigableString, ProcessingInstruction
 
+from souverain.errors import InvalidRequest
 from souverain.knowledge.parsers.blocks import clean_inline, first_heading, list_line, make_block, table_line
 from souverain.knowledge.parsers.source import FileSource
 from souverain.knowledge.types import Block, BlockKind, SourceDocument
@@ -29,7 +30,10 @@ def parse_html_file(source: FileSource) -> SourceDocument:
         tag.decompose()
     _separate_blocks(soup)
     root = soup.find("main") or soup.body or soup
-    blocks = html_blocks(root)
+    try:
+        blocks = html_blocks(root)
+    except RecursionError as exc:
+        raise InvalidRequest(f"{source.relative}: HTML nested too deeply to read") from exc
     title_tag = soup.find("title")
     title = clean_inline(title_tag.get_text()) if title_tag else ""
     return source.document(title or first_heading(blocks, 1) or source.fallback_title(), blocks, _lang(soup))

@@ -28,8 +28,8 @@ def parse_pdf_file(source: FileSource) -> SourceDocument:
         reader = PdfReader(source.path)
         pages = [_page_text(page) for page in reader.pages]
         declared = reader.metadata.title if reader.metadata else None
-    except (PyPdfError, ValueError, KeyError) as exc:
-        raise InvalidRequest(f"{source.relative}: not a readable PDF ({exc})") from exc
+    except Exception as exc:  # pypdf raises many kinds of errors on a damaged file (AttributeError too)
+        raise InvalidRequest(f"{source.relative}: not a readable PDF ({type(exc).__name__}: {exc})") from exc
     blocks = [
         Block(BlockKind.PARAGRAPH, _join_lines(paragraph))
         for page in pages
@@ -43,7 +43,7 @@ def _page_text(page: PageObject) -> str:
     """A page's text with paragraph gaps as blank lines; plain extraction where layout mode fails."""
     try:
         return page.extract_text(extraction_mode="layout")
-    except (PyPdfError, ValueError, KeyError, TypeError, ZeroDivisionError):  # odd fonts or matrices
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, ZeroDivisionError):  # odd fonts
         return page.extract_text()
 
 

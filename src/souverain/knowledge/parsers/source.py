@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import codecs
 from dataclasses import dataclass
 from pathlib import Path
 
 from souverain.knowledge.types import Block, SourceDocument
+
+# UTF-32 first: its little-endian mark begins with UTF-16's
+_WIDE_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
 
 
 @dataclass(frozen=True)
@@ -32,8 +41,12 @@ class FileSource:
         return " ".join(name.replace("_", " ").replace("-", " ").split()) or self.relative
 
     def read_text(self) -> str:
-        """The file as text: UTF-8 (with or without BOM), else Windows-1252 as office exports often are."""
+        """The file as text: UTF-16 or UTF-32 when it opens with their byte-order mark, UTF-8 (with or without
+        BOM), else Windows-1252 as office exports often are."""
         data = self.path.read_bytes()
+        for bom, encoding in _WIDE_BOMS:
+            if data.startswith(bom):
+                return data.decode(encoding, errors="replace")
         try:
             return data.decode("utf-8-sig")
         except UnicodeDecodeError:

@@ -1,4 +1,7 @@
-"""Which files of a folder get parsed: recursively, in sorted order, hidden files and folders skipped."""
+"""Which files of a folder get parsed: recursively, in sorted order, hidden files and folders skipped.
+
+Symbolic links are reported and not followed: a link can lead outside the folder given (a file of the
+server's own, into a public collection), back into it (a loop) or nowhere."""
 
 from __future__ import annotations
 
@@ -25,6 +28,8 @@ def walk_files(root: Path, suffixes: frozenset[str], on_skip: SkipCallback | Non
         path = Path(entry.path)
         if _hidden(entry.name):
             logger.debug("hidden entry skipped: %s", path)
+        elif entry.is_symlink():
+            report_skip(path, "symbolic link not followed", on_skip)
         elif entry.is_dir():
             yield from walk_files(path, suffixes, on_skip)
         elif suffix_of(path) in suffixes:

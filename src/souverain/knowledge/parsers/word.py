@@ -6,6 +6,7 @@ import re
 import zipfile
 
 import docx
+from docx.opc.exceptions import PackageNotFoundError
 from docx.table import Table
 from docx.text.paragraph import Paragraph
 
@@ -21,7 +22,13 @@ def parse_docx_file(source: FileSource) -> SourceDocument:
     """A .docx file as a document; title from its properties, else its Title paragraph or first heading."""
     try:
         document = docx.Document(str(source.path))
-    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+    except (
+        zipfile.BadZipFile,
+        KeyError,
+        ValueError,
+        PackageNotFoundError,
+        SyntaxError,
+    ) as exc:  # lxml: malformed XML
         raise InvalidRequest(f"{source.relative}: not a readable DOCX file ({exc})") from exc
     blocks, title_paragraph = _blocks(list(document.iter_inner_content()))
     properties = document.core_properties
