@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from souverain.protocol.wire import check_json, one_of
+from souverain.protocol.wire import WireModel, one_of
 
 
 class _Open(BaseModel):
@@ -90,7 +90,7 @@ class Tool(_Open):
 Stop = Annotated[str | list[str] | None, one_of("a string, a list of strings or null"), Field(None)]
 
 
-class ChatCompletionRequest(BaseModel):
+class ChatCompletionRequest(WireModel):
     """The request body; fields the spec defines are typed, vendor extras are passed through."""
 
     model_config = ConfigDict(extra="allow", strict=True)
@@ -115,13 +115,6 @@ class ChatCompletionRequest(BaseModel):
     logprobs: bool | None = None
     top_logprobs: int | None = Field(None, ge=0, le=20)
     user: str | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _wire_safe(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            check_json(data)
-        return data
 
     @field_validator("stop")
     @classmethod

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field
 
-from souverain.protocol.wire import check_json, one_of
+from souverain.protocol.wire import WireModel, one_of
 
 
-class EmbeddingRequest(BaseModel):
+class EmbeddingRequest(WireModel):
     """The request body; strict types, and unknown fields are refused as the spec says."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
 
     model: str = Field(min_length=1)
     input: Annotated[
@@ -23,13 +21,6 @@ class EmbeddingRequest(BaseModel):
     encoding_format: Literal["float", "base64"] = "float"
     dimensions: int | None = Field(None, ge=1)
     user: str | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _wire_safe(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            check_json(data)
-        return data
 
     def texts(self) -> list[str]:
         """The inputs as a list."""

@@ -107,8 +107,9 @@ def is_blank(text: str) -> bool:
 
 
 class WireModel(BaseModel):
-    """A request body of souverain's own endpoints: unknown fields refused, no type coercion ("yes" is not
-    true, "3" is not 3), and the raw JSON checks of ``check_json`` before any field is validated."""
+    """A request body: unknown fields refused (a body that must keep vendor extras allows them in its own
+    config), no type coercion ("yes" is not true, "3" is not 3), and the raw JSON checks of ``check_json``
+    before any field is validated."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
