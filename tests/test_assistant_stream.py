@@ -134,3 +134,29 @@ async def test_the_assistant_model_alias_streams_and_refuses_without_showing_ung
     assert "town hall" not in text
     assert text.endswith(Refusals().not_answered("en"))  # the language guessed from the question
     await client.close()
+
+
+async def test_the_assistant_model_alias_refuses_an_unknown_language_or_a_long_message(
+    gw: AssistantGateway,
+) -> None:
+    key = gw.provision()
+    client = _openai(gw, key.key)
+    refusals = [
+        ({"language": "es"}, QUESTION, "language", "unsupported_language"),
+        ({"language": 3}, QUESTION, "language", "unsupported_language"),
+        ({}, "carte " * 400, "messages", "message_too_long"),
+    ]
+    for extra, message, param, code in refusals:
+        with pytest.raises(openai.BadRequestError) as refused:
+            await client.chat.completions.create(
+                model="assistant", messages=[{"role": "user", "content": message}], extra_body=extra
+            )
+        error = refused.value.body
+        assert isinstance(error, dict)
+        assert (error["param"], error["code"]) == (param, code), error
+    assert gw.upstream.count() == 0
+    named = await client.chat.completions.create(
+        model="assistant", messages=[{"role": "user", "content": QUESTION}], extra_body={"language": "en"}
+    )
+    assert (named.model_extra or {})["souverain"]["language"] == "en"
+    await client.close()

@@ -181,3 +181,69 @@ async def test_bodies_that_would_fail_later_are_refused_at_the_edge(api: Api) ->
     invisible = await api.call(api.alpha, "POST", "/v1/search", {"query": "\u0000\u200b\u2060"})
     assert invisible.status_code == 400
     assert invisible.json()["error"]["code"] == "empty_query"
+
+
+async def test_readers_must_be_registered_use_cases_including_the_creator(api: Api) -> None:
+    services: Services = api.app.state.services
+    provision(services.database.sessions, tenant="alpha", use_case="urbanisme")
+    provision(services.database.sessions, tenant="beta", use_case="etat-civil")
+    cases = [
+        ({"name": "a", "use_cases": ["guichet", "guichett"]}, "unknown_use_case"),
+        ({"name": "b", "use_cases": ["guichet", "etat-civil"]}, "unknown_use_case"),  # another tenant's
+        ({"name": "c", "use_cases": ["urbanisme"]}, "creator_not_reader"),
+        ({"name": "d", "use_cases": []}, "creator_not_reader"),
+    ]
+    for body, code in cases:
+        refused = await api.call(api.alpha, "POST", "/v1/collections", body)
+        assert refused.status_code == 400, (body, refused.text)
+        assert (refused.json()["error"]["code"], refused.json()["error"]["param"]) == (code, "use_cases")
+    shared = await api.call(
+        api.alpha, "POST", "/v1/collections", {"name": "e", "use_cases": ["guichet", "urbanisme"]}
+    )
+    assert shared.status_code == 201, shared.text
+    assert shared.json()["use_cases"] == ["guichet", "urbanisme"]
+    names = [c["name"] for c in (await api.call(api.alpha, "GET", "/v1/collections")).json()["data"]]
+    assert names == ["e"]
+
+
+async def test_a_bad_or_repeated_document_is_named_by_its_place_in_the_request(api: Api) -> None:
+    await api.call(api.alpha, "POST", "/v1/collections", {"name": "aides"})
+    path = "/v1/collections/aides/documents"
+    bad = await api.call(api.alpha, "POST", path, {"documents": [RECORDS[0], {**RECORDS[1], "text": 3}]})
+    assert bad.status_code == 400
+    assert bad.json()["error"]["param"] == "documents[1]"
+    assert bad.json()["error"]["message"] == "documents[1]: 'text' must be a string"
+    repeated = await api.call(
+        api.alpha, "POST", path, {"documents": [*RECORDS, {**RECORDS[0], "text": "autre"}]}
+    )
+    assert repeated.status_code == 400
+    assert repeated.json()["error"]["code"] == "duplicate_document_id"
+    assert repeated.json()["error"]["param"] == "documents[2].id"
+    assert "documents[0]" in repeated.json()["error"]["message"]
+    empty = {"id": "vide", "title": "Vide", "text": "# Rien d'autre qu'un titre"}
+    report = await api.call(api.alpha, "POST", path, {"documents": [*RECORDS, empty]})
+    assert report.status_code == 200, report.text
+    assert (report.json()["added"], report.json()["empty"], report.json()["duplicates"]) == (2, 1, 0)
+
+
+async def test_a_collection_is_deleted_with_its_pages_by_a_reader_only(api: Api) -> None:
+    await api.call(api.alpha, "POST", "/v1/collections", {"name": "aides"})
+    await api.call(api.alpha, "POST", "/v1/collections/aides/documents", {"documents": RECORDS})
+    await api.call(api.beta, "POST", "/v1/collections", {"name": "aides"})
+    assert (await api.call(api.beta, "DELETE", "/v1/collections/nowhere")).status_code == 404
+    deleted = await api.call(api.alpha, "DELETE", "/v1/collections/aides")
+    assert deleted.status_code == 204, deleted.text
+    assert (await api.call(api.alpha, "GET", "/v1/collections")).json()["data"] == []
+    gone = await api.call(api.alpha, "POST", "/v1/search", {"query": "carte", "collections": ["aides"]})
+    assert gone.status_code == 404
+    assert [c["name"] for c in (await api.call(api.beta, "GET", "/v1/collections")).json()["data"]] == [
+        "aides"
+    ]
+    again = await api.call(api.alpha, "DELETE", "/v1/collections/aides")
+    assert again.status_code == 404
+    events = [e for e in api.sink.events if e.action == "knowledge.collection.delete"]
+    assert [(e.outcome, e.tenant, e.details["collection"]) for e in events] == [
+        ("refused", "beta", "nowhere"),
+        ("success", "alpha", "aides"),
+        ("refused", "alpha", "aides"),
+    ]

@@ -141,3 +141,27 @@ def test_errors_are_explained(env: dict[str, str]) -> None:
     code, _, err = invoke(env, "search", "--collection", "absente")
     assert code == 2
     assert "either a query or --jsonl" in err
+
+
+@pytest.mark.timeout(240)
+def test_repeated_ids_empty_pages_and_unregistered_readers_are_warned_about(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    records = [
+        *RECORDS,
+        {**RECORDS[0], "text": "Une autre version."},
+        {"id": "V1", "title": "Vide", "text": ""},
+    ]
+    path = tmp_path / "pages.jsonl"
+    path.write_text("\n".join(json.dumps(record, ensure_ascii=False) for record in records) + "\n")
+    code, out, err = invoke(env, "ingest", str(path), "--collection", "fiches", "--use-case", "guichet")
+    assert code == 0, err
+    assert out.startswith("fiches: 3 added, 0 updated, 0 unchanged, 0 deleted")
+    assert "warning: the tenant 'demo' has no use case 'guichet'" in err
+    assert "warning: 1 documents repeat an earlier one's id and were skipped (F1341)" in err
+    assert "warning: 1 documents hold no text and were not stored (V1)" in err
+    code, out, err = invoke(env, "ingest", str(path), "--collection", "fiches", "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert (report["unchanged"], report["duplicates"], report["empty"]) == (3, 1, 1)
+    assert "no use case" not in err  # the collection exists: its readers are not set again

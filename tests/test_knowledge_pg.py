@@ -95,6 +95,13 @@ def test_ingest_search_replace_and_delete(service: KnowledgeService) -> None:
     with service.database.engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM knowledge_chunks")).scalar_one() == 3
 
+    service.delete_collection(TENANT, "aides")
+    with service.database.engine.connect() as connection:
+        for table in ("knowledge_documents", "knowledge_chunks"):
+            assert connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one() == 0
+    service.create_collection(TENANT, "aides", Classification.PUBLIC, ["guichet"])
+    assert service.ingest(TENANT, "aides", PAGES).added == 3  # the name is free again, the pages are new
+
 
 def test_full_text_folds_accents_and_stems_as_on_sqlite(service: KnowledgeService) -> None:
     service.ingest(TENANT, "aides", PAGES)

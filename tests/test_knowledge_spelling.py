@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -21,13 +22,14 @@ from souverain.settings import Classification
 from tests.knowledge_fixtures import PAGES, page, scope, service_over
 
 TENANT = "ville"
+CREATED = datetime(2026, 1, 1, tzinfo=UTC)
 READER = scope(TENANT)
 LOSS = page("F21246", "Passeport : perte", "En cas de perte du passeport, faites une déclaration de perte.")
 RENEWAL = page("F21091", "Passeport : renouvellement", "Le renouvellement du passeport se demande en mairie.")
 ALLOWANCE = page("F14860", "Allocation chômage", "L'allocation chômage est calculée sur le salaire.")
 BENEFIT = page("F2064", "Chômage : montant", "Le montant de l'allocation chômage dépend des salaires.")
 CORPUS = [*PAGES, LOSS, RENEWAL, ALLOWANCE, BENEFIT]
-COLLECTION = CollectionView(1, TENANT, "aides", Classification.PUBLIC, ("guichet",), True, 1)
+COLLECTION = CollectionView(1, TENANT, "aides", Classification.PUBLIC, ("guichet",), True, 1, CREATED)
 
 
 def lexical(spelling: bool = True) -> RetrievalConfig:

@@ -15,6 +15,7 @@ from sqlalchemy import text
 from souverain.errors import Conflict, InvalidRequest, NotFound
 from souverain.knowledge.embedder import HashingEmbedder
 from souverain.knowledge.index_sqlite import SqliteIndex
+from souverain.knowledge.ingest import IngestConfig
 from souverain.knowledge.search import RetrievalConfig, query_terms
 from souverain.knowledge.service import KnowledgeService
 from souverain.knowledge.types import SearchRequest
@@ -108,14 +109,68 @@ def test_prune_deletes_pages_absent_from_the_new_source(service: KnowledgeServic
     assert set(ids(service, "permis naissance carte")) == {"F1341"}
 
 
-def test_a_repeated_id_keeps_the_last_version(service: KnowledgeService) -> None:
+def test_a_repeated_id_keeps_the_first_version_and_a_rerun_embeds_nothing(
+    tmp_path: Path, embedder: HashingEmbedder
+) -> None:
     first = page("X1", "Version", "ancienne rédaction du texte")
+    filler = [page(f"P{n}", "Page", f"texte numéro {n}") for n in range(3)]
     last = page("X1", "Version", "nouvelle rédaction du texte")
-    report = service.ingest(TENANT, "aides", [first, last])
-    assert report.added == 1
-    assert [hit.text for hit in service.search(READER, SearchRequest("rédaction", ("aides",)))] == [
-        "nouvelle rédaction du texte"
-    ]
+    source = [first, *filler, last]  # batches of two: the repeat comes in another batch than the first
+    with service_over(
+        f"sqlite:///{tmp_path / 'kb.db'}", embedder, ingestion=IngestConfig(batch_documents=2)
+    ) as service:
+        service.create_collection(TENANT, "aides", Classification.PUBLIC, ["guichet"])
+        report = service.ingest(TENANT, "aides", source)
+        assert (report.added, report.duplicates, report.examples["duplicates"]) == (4, 1, ["X1"])
+        found = service.search(READER, SearchRequest("rédaction", ("aides",)))
+        assert [hit.text for hit in found if "rédaction" in hit.text] == ["ancienne rédaction du texte"]
+        calls = embedder.calls
+        again = service.ingest(TENANT, "aides", source)
+        assert (again.added, again.updated, again.unchanged, again.duplicates) == (0, 0, 4, 1)
+        assert embedder.calls == calls
+
+
+def test_a_page_without_text_is_counted_and_not_stored(service: KnowledgeService) -> None:
+    service.ingest(TENANT, "aides", [page("E1", "Avant", "le texte du formulaire cerfa")])
+    assert ids(service, "formulaire cerfa") == ["E1"]
+    report = service.ingest(
+        TENANT, "aides", [page("E1", "Avant", "# Seulement un titre"), page("E2", "", "")]
+    )
+    assert (report.added, report.updated, report.empty, report.deleted) == (0, 0, 2, 1)
+    assert report.examples["empty"] == ["E1", "E2"]
+    assert ids(service, "formulaire cerfa") == []  # what the page said before is gone with it
+    assert fts_rows(service) == 0
+
+
+def test_deleting_a_collection_removes_its_pages_and_a_new_one_under_the_name_starts_empty(
+    service: KnowledgeService,
+) -> None:
+    service.ingest(TENANT, "aides", PAGES)
+    assert "F1460" in ids(service, "permis de conduire")  # vectors cached at this revision
+    old = service.collection(TENANT, "aides")
+    service.delete_collection(READER, "aides")
+    assert fts_rows(service) == 0
+    with service.database.engine.connect() as connection:
+        for table in ("knowledge_documents", "knowledge_chunks"):
+            assert connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one() == 0
+    with pytest.raises(NotFound):
+        ids(service, "permis")
+    with pytest.raises(NotFound):
+        service.delete_collection(READER, "aides")
+    service.create_collection(TENANT, "aides", Classification.PUBLIC, ["guichet"])
+    new = service.collection(TENANT, "aides")
+    assert new.id == old.id  # SQLite gives the freed id again: the cached vectors must not be reused
+    service.ingest(TENANT, "aides", [CARTE])
+    assert service.collection(TENANT, "aides").revision == old.revision
+    assert set(ids(service, "permis de conduire carte")) == {"F1341"}
+
+
+def test_a_collection_out_of_scope_cannot_be_deleted(service: KnowledgeService) -> None:
+    service.ingest(TENANT, "aides", PAGES)
+    for outsider in (scope("autre-ville"), scope(TENANT, use_case="urbanisme")):
+        with pytest.raises(NotFound):
+            service.delete_collection(outsider, "aides")
+    assert "F1460" in ids(service, "permis de conduire")
 
 
 def test_full_text_folds_accents_and_stems(service: KnowledgeService) -> None:
@@ -239,3 +294,16 @@ def test_stop_words_of_any_language_are_not_searched(service: KnowledgeService) 
         "familial",
     ]
     assert "die" not in query_terms(analyzer, "Wie beantrage ich die Sozialhilfe?")
+
+
+def test_the_content_hash_ignores_the_order_of_metadata_keys_at_any_depth() -> None:
+    one = page("H1", "Titre", "Un texte.", source={"dataset": "vdd", "version": 1}, theme="Social")
+    other = page("H1", "Titre", "Un texte.", theme="Social", source={"version": 1, "dataset": "vdd"})
+    assert one.content_hash() == other.content_hash()
+    assert one.content_hash() != page("H1", "Titre", "Un texte.", source={"version": 2}).content_hash()
+
+
+def test_the_content_hash_of_a_flat_page_is_the_one_stored_by_earlier_releases() -> None:
+    # a changed hash re-embeds every stored document on the next ingestion (the demo's 4,873 pages)
+    flat = page("H1", "Titre", "# Section\n\nUn texte.", theme="Social", audience="particuliers")
+    assert flat.content_hash() == "1c1de90b337f1c98c578daf809a457c91dbaebe4bcd1644a85f734e19adbd138"

@@ -49,7 +49,9 @@ class _Strict(WireModel):
 
 class ChatIn(_Strict):
     conversation_id: ConversationId = None
-    message: str = Field(min_length=1, max_length=2000, description="The citizen's question.")
+    message: str = Field(
+        min_length=1, max_length=openai_alias.MAX_MESSAGE_CHARS, description="The citizen's question."
+    )
     language: Language = Field("fr", description="The language to answer in: fr, de, en or lb.")
     collection: str | None = Field(None, min_length=1, max_length=100, description="Collection to search.")
     stream: bool = Field(False, description="Answer as server-sent events.")

@@ -1,5 +1,6 @@
 """The knowledge-base endpoints (app keys): ``POST /v1/search``, ``GET/POST /v1/collections``,
-``POST /v1/collections/{name}/documents`` and ``DELETE /v1/collections/{name}/documents/{document_id}``.
+``DELETE /v1/collections/{name}``, ``POST /v1/collections/{name}/documents`` and
+``DELETE /v1/collections/{name}/documents/{document_id}``.
 
 The caller's scope comes from its key: its use case's tenant, name and classification ceiling. Search and
 ingestion are CPU and database work and run on a worker thread. Every operation is recorded as an event
@@ -17,14 +18,14 @@ from pydantic import Field
 
 from souverain.api.auth import AppPrincipal
 from souverain.api.deps import ServicesDep
-from souverain.errors import Forbidden, SouverainError
+from souverain.errors import Forbidden, InvalidRequest, SouverainError
 from souverain.events import Event, emit_or_refuse
 from souverain.governance.principal import Principal
 from souverain.knowledge.collections import CollectionView
 from souverain.knowledge.ingest import IngestReport
 from souverain.knowledge.parsers.jsonl import record_document
 from souverain.knowledge.search import MAX_K
-from souverain.knowledge.types import Scope, SearchRequest
+from souverain.knowledge.types import Scope, SearchRequest, SourceDocument
 from souverain.protocol.wire import WireModel
 from souverain.settings import Classification
 from souverain.state import Services
@@ -54,7 +55,10 @@ class CollectionBody(WireModel):
     classification: Classification = Field(
         Classification.PUBLIC, strict=False, description="At most the key's ceiling."
     )
-    use_cases: list[str] | None = Field(None, description="Use cases that may read it; default: this key's.")
+    use_cases: list[str] | None = Field(
+        None,
+        description="Use cases of the tenant that may read it, this key's among them; default: this key's.",
+    )
     index_titles: bool = Field(True, description="Whether page titles are searchable.")
 
 
@@ -139,6 +143,8 @@ def _report_counts(report: IngestReport) -> dict[str, Any]:
         "updated": report.updated,
         "unchanged": report.unchanged,
         "deleted": report.deleted,
+        "duplicates": report.duplicates,
+        "empty": report.empty,
         "chunks": report.chunks,
         "seconds": report.seconds,
     }
@@ -175,6 +181,12 @@ async def create_collection(
 ) -> dict[str, Any]:
     scope = scope_of(principal)
     readers = body.use_cases if body.use_cases is not None else [str(scope.use_case)]
+    if scope.use_case not in readers:  # it could neither fill nor read what it created
+        raise InvalidRequest(
+            f"The readers must include this key's use case {scope.use_case!r}.",
+            param="use_cases",
+            code="creator_not_reader",
+        )
     knowledge = services.knowledge
     created = await _recorded(
         services,
@@ -183,7 +195,7 @@ async def create_collection(
         "knowledge.collection.create",
         {"collection": body.name, "classification": body.classification.value},
         lambda: knowledge.create_collection(
-            scope, body.name, body.classification, readers, body.index_titles
+            scope, body.name, body.classification, readers, body.index_titles, registered_readers=True
         ),
     )
     return collection_json(created)
@@ -194,7 +206,7 @@ async def ingest_documents(
     name: str, body: DocumentsBody, request: Request, services: ServicesDep, principal: AppPrincipal
 ) -> dict[str, Any]:
     scope = scope_of(principal)
-    documents = [record_document(record) for record in body.documents]  # InvalidRequest names the field
+    documents = _documents(body.documents)
     report = await _recorded(
         services,
         request,
@@ -204,6 +216,44 @@ async def ingest_documents(
         lambda: services.knowledge.ingest(scope, name, documents, prune=body.prune),
     )
     return {"object": "ingest.report", "collection": name, **_report_counts(report)}
+
+
+def _documents(records: list[dict[str, Any]]) -> list[SourceDocument]:
+    """The request's records as documents; a bad record or a repeated id is refused, naming its index."""
+    documents: list[SourceDocument] = []
+    first: dict[str, int] = {}
+    for index, record in enumerate(records):
+        try:
+            document = record_document(record)
+        except InvalidRequest as exc:
+            raise InvalidRequest(
+                f"documents[{index}]: {exc.message}", param=f"documents[{index}]", code="invalid_document"
+            ) from exc
+        if document.id in first:
+            raise InvalidRequest(
+                f"documents[{index}] repeats the id {document.id!r} of documents[{first[document.id]}].",
+                param=f"documents[{index}].id",
+                code="duplicate_document_id",
+            )
+        first[document.id] = index
+        documents.append(document)
+    return documents
+
+
+@router.delete("/collections/{name}", status_code=204)
+async def delete_collection(
+    name: str, request: Request, services: ServicesDep, principal: AppPrincipal
+) -> Response:
+    scope = scope_of(principal)
+    await _recorded(
+        services,
+        request,
+        principal,
+        "knowledge.collection.delete",
+        {"collection": name},
+        lambda: services.knowledge.delete_collection(scope, name),
+    )
+    return Response(status_code=204)
 
 
 @router.delete("/collections/{name}/documents/{document_id}", status_code=204)

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from souverain.assistant.citations import Citation
-from souverain.assistant.language import Language, guess_language, parse_language
+from souverain.assistant.language import LANGUAGES, Language, guess_language, parse_language
 from souverain.assistant.reply import Reply
 from souverain.assistant.service import Question, StreamEvent
 from souverain.errors import InvalidRequest
@@ -21,6 +21,7 @@ from souverain.protocol import responses
 from souverain.protocol.chat import ChatCompletionRequest
 
 ASSISTANT_MODEL = "assistant"
+MAX_MESSAGE_CHARS = 2000  # as POST /v1/assistant/chat
 
 _SOURCES_LABEL: dict[Language, str] = {
     "fr": "Sources :",
@@ -39,8 +40,26 @@ def question_of(
         raise InvalidRequest(
             "The assistant needs a user message with text.", param="messages", code="no_question"
         )
-    language = parse_language((body.model_extra or {}).get("language")) or guess_language(asked[-1], default)
-    return Question(message=asked[-1], language=language, conversation_id=conversation_id)
+    message = asked[-1]
+    if len(message) > MAX_MESSAGE_CHARS:
+        raise InvalidRequest(
+            f"The assistant answers questions of at most {MAX_MESSAGE_CHARS} characters.",
+            param="messages",
+            code="message_too_long",
+        )
+    named = (body.model_extra or {}).get("language")
+    language = parse_language(named)
+    if named is not None and language is None:
+        raise InvalidRequest(
+            f"The assistant speaks {', '.join(LANGUAGES)}; 'language' was {named!r}.",
+            param="language",
+            code="unsupported_language",
+        )
+    return Question(
+        message=message,
+        language=language or guess_language(message, default),
+        conversation_id=conversation_id,
+    )
 
 
 def sources_footer(citations: Sequence[Citation], language: Language) -> str:

@@ -83,6 +83,8 @@ def ingest(
             readers = use_case if use_case is not None else [demo.USE_CASE]
             service.create_collection(tenant, collection, classification, readers, not no_index_titles)
             say(f"created collection {collection!r} ({classification.value}, readers: {', '.join(readers)})")
+            for unknown in service.unregistered_readers(tenant, readers):
+                say(f"warning: the tenant {tenant!r} has no use case {unknown!r} (yet): nothing reads for it")
         with tqdm(total=len(documents), unit="doc", desc="ingest", file=sys.stderr) as bar:
             report = service.ingest(tenant, collection, documents, bar.update, prune=prune)
     if as_json:
@@ -92,6 +94,12 @@ def ingest(
         f"{report.collection}: {report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
         f"{report.deleted} deleted; {report.chunks} chunks in {report.seconds:.1f} s"
     )
+    if report.duplicates:
+        named = ", ".join(report.examples["duplicates"])
+        say(f"warning: {report.duplicates} documents repeat an earlier one's id and were skipped ({named})")
+    if report.empty:
+        named = ", ".join(report.examples["empty"])
+        say(f"warning: {report.empty} documents hold no text and were not stored ({named})")
 
 
 def search(

@@ -1,6 +1,10 @@
 """Collections and the scope rule: a caller sees only its tenant's collections, readable by its use case,
 at or below its classification ceiling. Anything else is "not found", exactly as a missing name is, so that
 a caller cannot even learn that another tenant's collection exists.
+
+Names are unique within a tenant, so a tenant's use cases share one namespace: creating a collection under
+a name another use case of the same tenant already holds is refused as taken, which tells that the name is
+in use there and nothing else (not its classification, readers or documents). Tenants never share names.
 """
 
 from __future__ import annotations
@@ -8,12 +12,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
+from sqlalchemy import delete as delete_rows
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from souverain.errors import Conflict, InvalidRequest, NotFound
 from souverain.governance.classification import rank
+from souverain.governance.models import Tenant, UseCase
 from souverain.knowledge.models import KnowledgeCollection
 from souverain.knowledge.types import Scope
 from souverain.settings import Classification
@@ -33,6 +40,7 @@ class CollectionView:
     use_cases: tuple[str, ...]
     index_titles: bool
     revision: int
+    created_at: datetime  # with the id, tells a collection from a deleted one whose id was reused
 
     @classmethod
     def of(cls, row: KnowledgeCollection) -> CollectionView:
@@ -45,6 +53,7 @@ class CollectionView:
             use_cases=tuple(row.use_cases),
             index_titles=row.index_titles,
             revision=row.revision,
+            created_at=row.created_at,
         )
 
 
@@ -71,8 +80,10 @@ def create(
     classification: Classification,
     use_cases: Sequence[str],
     index_titles: bool = True,
+    registered_readers: bool = False,
 ) -> CollectionView:
-    """A new collection of the scope's tenant, no higher than the scope's ceiling."""
+    """A new collection of the scope's tenant, no higher than the scope's ceiling; with
+    ``registered_readers``, every reader must be a use case registered for the tenant."""
     if not _NAME.match(name):
         raise InvalidRequest(
             "A collection name has 1 to 100 letters, digits, '.', '_' or '-', and starts with a letter "
@@ -87,6 +98,8 @@ def create(
             param="classification",
             code="classification_above_ceiling",
         )
+    if registered_readers:
+        _check_readers(session, scope.tenant, use_cases)
     if _row(session, scope.tenant, name) is not None:
         raise Conflict(f"The collection {name!r} already exists.", param="name", code="collection_exists")
     now = utcnow()
@@ -103,6 +116,33 @@ def create(
     session.add(row)
     session.flush()
     return CollectionView.of(row)
+
+
+def unregistered(session: Session, tenant: str, use_cases: Iterable[str]) -> list[str]:
+    """Those of ``use_cases`` that are not use cases registered for ``tenant``."""
+    registered = set(
+        session.scalars(
+            select(UseCase.name).join(Tenant, UseCase.tenant_id == Tenant.id).where(Tenant.name == tenant)
+        )
+    )
+    return [use_case for use_case in dict.fromkeys(use_cases) if use_case not in registered]
+
+
+def _check_readers(session: Session, tenant: str, use_cases: Sequence[str]) -> None:
+    """InvalidRequest naming a reader that is not a use case of ``tenant`` (a misspelt reader would leave
+    a collection nobody can read)."""
+    unknown = unregistered(session, tenant, use_cases)
+    if unknown:
+        raise InvalidRequest(
+            f"The tenant has no use case {unknown[0]!r}.", param="use_cases", code="unknown_use_case"
+        )
+
+
+def delete(session: Session, scope: Scope, name: str) -> CollectionView:
+    """Delete a collection the scope may read, with its documents and chunks (by cascade)."""
+    collection = one(session, scope, name)
+    session.execute(delete_rows(KnowledgeCollection).where(KnowledgeCollection.id == collection.id))
+    return collection
 
 
 def _row(session: Session, tenant: str, name: str) -> KnowledgeCollection | None:

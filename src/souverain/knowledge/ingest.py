@@ -1,16 +1,18 @@
 """Ingestion into a collection: chunk, analyse, embed in batches, write; idempotent by content hash.
 
 An unchanged document (same hash) costs a dictionary lookup; a changed one is replaced whole (its old
-chunks go by cascade); with ``prune`` the documents absent from the new source are deleted. Each batch
-is written in one transaction that also bumps the collection's revision, so searchers never see half a
-document and drop their cached vectors.
+chunks go by cascade); with ``prune`` the documents absent from the new source are deleted. An id met
+again in the same run is skipped and counted (the first one is kept, so that a re-run finds the same
+document and embeds nothing); a document with no text is not stored (one that had text before is
+deleted), and counted, since it could never be found. Each batch is written in one transaction that also
+bumps the collection's revision, so searchers never see half a document and drop their cached vectors.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import islice
 from typing import cast
 
@@ -50,7 +52,16 @@ class IngestReport:
     unchanged: int = 0
     deleted: int = 0
     chunks: int = 0  # chunks written (those of added and updated documents)
+    duplicates: int = 0  # documents skipped because an earlier one of the run had the same id
+    empty: int = 0  # documents skipped because they hold no text
+    examples: dict[str, list[str]] = field(default_factory=dict)  # a few ids of duplicates and empties
     seconds: float = 0.0
+
+    def example(self, kind: str, document_id: str, keep: int = 5) -> None:
+        """Remember up to ``keep`` document ids of a kind of skipped document, to name them."""
+        examples = self.examples.setdefault(kind, [])
+        if len(examples) < keep:
+            examples.append(document_id)
 
 
 def dense_text(chunk: Chunk, with_title: bool, limit: int) -> str:
@@ -94,6 +105,10 @@ class Ingestor:
         for batch in _batches(documents, self.config.batch_documents):
             changed = []
             for document in batch:
+                if document.id in seen:
+                    report.duplicates += 1
+                    report.example("duplicates", document.id)
+                    continue
                 seen.add(document.id)
                 digest = document.content_hash()
                 if existing.get(document.id) == digest:
@@ -104,7 +119,7 @@ class Ingestor:
             if progress is not None:
                 progress(len(batch))
         if prune:
-            report.deleted = self._prune(collection, set(existing) - seen)
+            report.deleted += self._prune(collection, set(existing) - seen)
         report.seconds = round(time.perf_counter() - began, 3)
         return report
 
@@ -136,9 +151,18 @@ class Ingestor:
     ) -> None:
         if not changed:
             return
-        chunked = [
-            (document, digest, self.chunker(document, self.config.max_chars)) for document, digest in changed
-        ]
+        chunked, emptied = [], []
+        for document, digest in changed:
+            chunks = self.chunker(document, self.config.max_chars)
+            if chunks:
+                chunked.append((document, digest, chunks))
+                continue
+            report.empty += 1
+            report.example("empty", document.id)
+            if existing.pop(document.id, None) is not None:
+                emptied.append(document.id)
+        if not chunked and not emptied:
+            return
         texts = [
             dense_text(chunk, collection.index_titles, self.config.dense_chars)
             for _, _, chunks in chunked
@@ -146,6 +170,8 @@ class Ingestor:
         ]
         vectors = iter(self.embedder.encode(texts))
         with self.sessions.begin() as session:
+            if emptied:  # a document that lost all its text: what it said before must not stay findable
+                report.deleted += _delete_documents(session, collection, emptied)
             terms: list[DocumentTerms] = []
             rows: list[ChunkRow] = []
             for document, digest, chunks in chunked:
@@ -222,8 +248,7 @@ def _delete_documents(session: Session, collection: CollectionView, document_ids
 def _batches(documents: Iterable[SourceDocument], size: int) -> Iterator[list[SourceDocument]]:
     iterator = iter(documents)
     while batch := list(islice(iterator, size)):
-        # a document repeated within a batch: the last occurrence wins, as it would across batches
-        yield list({document.id: document for document in batch}.values())
+        yield batch
 
 
 def _rows(

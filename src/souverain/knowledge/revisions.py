@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from datetime import datetime
 from typing import Generic, TypeVar
 
 from sqlalchemy import Connection
@@ -22,7 +23,9 @@ class RevisionCache(Generic[T]):
 
     def __init__(self, load: Callable[[Connection, CollectionView], T]) -> None:
         self._load = load
-        self._values: dict[int, tuple[int, T]] = {}
+        # by collection id: the collection's creation time and revision, and the value read then (an id
+        # freed by a deleted collection may be given again: the creation time tells them apart)
+        self._values: dict[int, tuple[datetime, int, T]] = {}
         self._lock = threading.Lock()
         self.loads = 0  # how many times a value was read from the database (tests check invalidation)
 
@@ -30,9 +33,9 @@ class RevisionCache(Generic[T]):
         """The collection's value at its current revision."""
         with self._lock:
             cached = self._values.get(collection.id)
-            if cached is not None and cached[0] == collection.revision:
-                return cached[1]
+            if cached is not None and cached[:2] == (collection.created_at, collection.revision):
+                return cached[2]
             value = self._load(connection, collection)
-            self._values[collection.id] = (collection.revision, value)
+            self._values[collection.id] = (collection.created_at, collection.revision, value)
             self.loads += 1
             return value

@@ -63,11 +63,26 @@ class KnowledgeService:
         classification: Classification,
         use_cases: Sequence[str] = (),
         index_titles: bool = True,
+        registered_readers: bool = False,
     ) -> CollectionView:
-        """A new collection of the owner's tenant (Conflict if the name is taken)."""
+        """A new collection of the owner's tenant (Conflict if the name is taken); with
+        ``registered_readers``, every reader must be a use case registered for the tenant."""
         scope = owner if isinstance(owner, Scope) else owner_scope(owner)
         with self.database.sessions.begin() as session:
-            return collections_.create(session, scope, name, classification, use_cases, index_titles)
+            return collections_.create(
+                session, scope, name, classification, use_cases, index_titles, registered_readers
+            )
+
+    def unregistered_readers(self, tenant: str, use_cases: Sequence[str]) -> list[str]:
+        """Those of ``use_cases`` that are not use cases registered for ``tenant``."""
+        with self.database.sessions() as session:
+            return collections_.unregistered(session, tenant, use_cases)
+
+    def delete_collection(self, owner: Scope | str, name: str) -> None:
+        """Delete a readable collection with its documents and chunks; NotFound otherwise."""
+        scope = owner if isinstance(owner, Scope) else owner_scope(owner)
+        with self.database.sessions.begin() as session:
+            collections_.delete(session, scope, name)
 
     def collections(self, scope: Scope) -> list[CollectionView]:
         """The collections the scope may read."""

@@ -46,11 +46,25 @@ class SourceDocument:
     def content_hash(self) -> str:
         """sha256 of what the index would hold: re-ingesting an unchanged document does nothing."""
         digest = hashlib.sha256()
-        for part in (self.title, self.url or "", self.language, repr(sorted(self.metadata.items()))):
+        for part in (self.title, self.url or "", self.language, _metadata_repr(self.metadata)):
             digest.update(part.encode() + b"\x00")
         for block in self.blocks:
             digest.update(f"{block.kind}:{block.level}:{block.text}".encode() + b"\x00")
         return digest.hexdigest()
+
+
+def _metadata_repr(metadata: dict[str, Any]) -> str:
+    """The metadata's items in key order, nested mappings' keys too: the same metadata hashes the same
+    whatever order its keys came in (flat metadata hashes as it always did)."""
+    return repr(sorted((key, _key_ordered(value)) for key, value in metadata.items()))
+
+
+def _key_ordered(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _key_ordered(value[key]) for key in sorted(value, key=str)}
+    if isinstance(value, list):
+        return [_key_ordered(item) for item in value]
+    return value
 
 
 @dataclass(frozen=True)
