@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import logging
+import zipfile
 from pathlib import Path
 
 import docx
@@ -69,6 +70,31 @@ def test_html_title_falls_back_to_first_h1_and_reads_only_main(tmp_path: Path) -
     assert doc.title == "Titre"
     assert [block.text for block in doc.blocks] == ["Avant", "Titre", "Corps"]
     assert doc.language == "fr"
+
+
+@pytest.mark.parametrize(
+    ("page", "table"),
+    [
+        (  # a table in a cell: read once, flattened into that cell
+            "<table><tr><th>Cas</th><th>Détail</th></tr><tr><td>perte</td><td>avant <table><tr><td>a1</td>"
+            "<td>b1</td></tr><tr><td>a2</td><td>b2</td></tr></table> après</td></tr>"
+            "<tr><td>vol</td><td>plainte</td></tr></table>",
+            "Cas | Détail\nperte | avant a1 b1 a2 b2 après\nvol | plainte",
+        ),
+        (  # two levels deep, in a header cell
+            "<table><thead><tr><th>x <table><tr><td>profond <table><tr><td>plus profond</td></tr></table>"
+            "</td></tr></table></th><th>y</th></tr></thead></table>",
+            "x profond plus profond | y",
+        ),
+        (  # misplaced, outside any cell: its rows are read as the outer table's, once
+            "<table><tr><td>a</td><table><tr><td>b</td></tr></table></tr></table>",
+            "a\nb",
+        ),
+    ],
+)
+def test_html_nested_tables_are_read_once(tmp_path: Path, page: str, table: str) -> None:
+    doc = only(write(tmp_path / "imbrique.html", page + "<p>Fin</p>"))
+    assert doc.blocks == [Block(T, table), Block(P, "Fin")]
 
 
 def test_markdown_file(tmp_path: Path) -> None:
@@ -208,6 +234,67 @@ def test_docx_title_from_properties(tmp_path: Path) -> None:
     document.add_heading("Autre", level=1)
     document.save(str(tmp_path / "t.docx"))
     assert only(tmp_path / "t.docx").title == "Titre déclaré"
+
+
+def docx_with_body(path: Path, body: bytes) -> Path:
+    """A real DOCX (python-docx's template) whose body holds ``body``, written as given."""
+    template = path.with_suffix(".template.docx")
+    docx.Document().save(str(template))
+    with zipfile.ZipFile(template) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "word/document.xml":
+                start, end = data.index(b"<w:body>") + len(b"<w:body>"), data.index(b"<w:sectPr")
+                data = data[:start] + body + data[end:]
+            target.writestr(item.filename, data)
+    template.unlink()
+    return path
+
+
+def test_a_long_docx_within_the_limits_is_read_whole(tmp_path: Path) -> None:
+    heading = b'<w:p><w:pPr><w:pStyle w:val="Heading2"/></w:pPr><w:r><w:t>Chapitre %d</w:t></w:r></w:p>'
+    unknown = b'<w:p><w:pPr><w:pStyle w:val="Inconnu"/></w:pPr><w:r><w:t>Style inconnu</w:t></w:r></w:p>'
+    paragraph = b"<w:p><w:r><w:t>Paragraphe %d.</w:t></w:r></w:p><w:p/>"
+    cell = b"<w:tc><w:p><w:r><w:t>%d</w:t></w:r></w:p></w:tc>"
+    table = b"<w:tbl><w:tr>" + b"".join(cell % i for i in range(5)) + b"</w:tr></w:tbl>"
+    chapters = [heading % c + b"".join(paragraph % i for i in range(100)) + table for c in range(150)]
+    path = docx_with_body(tmp_path / "rapport.docx", b"".join(chapters) + unknown)
+    doc = only(path)  # 15,000 paragraphs, as many empty ones, 150 tables between them: a 300-page report
+    assert len(doc.blocks) == 150 * 102 + 1
+    assert doc.blocks[:3] == [Block(H, "Chapitre 0", 2), Block(P, "Paragraphe 0."), Block(P, "Paragraphe 1.")]
+    assert doc.blocks[-3:] == [
+        Block(P, "Paragraphe 99."),
+        Block(T, "0 | 1 | 2 | 3 | 4"),
+        Block(P, "Style inconnu"),
+    ]
+    assert doc.title == "Chapitre 0"
+
+
+def test_docx_vertical_merges_repeat_on_every_row_they_span(tmp_path: Path) -> None:
+    start = b'<w:tc><w:tcPr><w:vMerge w:val="restart"/></w:tcPr><w:p><w:r><w:t>%s</w:t></w:r></w:p></w:tc>'
+    merged = b"<w:tc><w:tcPr><w:vMerge/></w:tcPr><w:p/></w:tc>"
+    cell = b"<w:tc><w:p><w:r><w:t>%d</w:t></w:r></w:p></w:tc>"
+    rows = [
+        b"<w:tr>" + (start % {0: b"A", 2: b"B"}[i] if i in (0, 2) else merged) + cell % i + b"</w:tr>"
+        for i in range(2000)  # python-docx alone recursed once per merged row above: RecursionError
+    ]
+    doc = only(docx_with_body(tmp_path / "fusion.docx", b"<w:tbl>" + b"".join(rows) + b"</w:tbl>"))
+    assert doc.blocks == [Block(T, "A | 0\nA | 1\n" + "\n".join(f"B | {i}" for i in range(2, 2000)))]
+
+
+@pytest.mark.timeout(10)  # unguarded, these 800,000 empty paragraphs took over ten minutes to read
+def test_a_docx_with_too_many_paragraphs_is_refused(tmp_path: Path) -> None:
+    path = docx_with_body(tmp_path / "vide.docx", b"<w:p/>" * 800_000)
+    assert path.stat().st_size < 100_000
+    with pytest.raises(InvalidRequest, match=r"vide\.docx: DOCX file too long to read \(800000 paragraphs"):
+        only(path)
+
+
+def test_a_docx_too_large_once_uncompressed_is_refused(tmp_path: Path) -> None:
+    padding = (b" " * 2**20 + b'<w:bookmarkEnd w:id="0"/>') * 51  # over 50 MB of XML that lxml would read
+    path = docx_with_body(tmp_path / "gonfle.docx", b"<w:p><w:r><w:t>Lisible.</w:t></w:r></w:p>" + padding)
+    with pytest.raises(InvalidRequest, match=r"gonfle\.docx: DOCX file too large once uncompressed"):
+        only(path)
 
 
 RECORDS = [
@@ -385,8 +472,6 @@ def test_damaged_files_are_invalid_requests_naming_the_file(
 
 
 def test_a_docx_with_malformed_xml_is_an_invalid_request(tmp_path: Path) -> None:
-    import zipfile
-
     good = tmp_path / "good.docx"
     docx.Document().save(str(good))
     broken = tmp_path / "broken.docx"

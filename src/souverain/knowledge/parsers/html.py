@@ -124,13 +124,34 @@ def _start(tag: Tag) -> int:
 
 
 def _table_rows(table: Tag) -> list[str]:
-    """One line per table row, cells separated by `` | ``."""
+    """One line per row of this table, cells separated by `` | ``.
+
+    A table inside a cell is part of that cell's text, flattened to one line: every word is read once and
+    the outer table stays one block. So a row counts only when it is not inside one of the table's cells,
+    and a cell only for its nearest row, unless it is itself inside another cell.
+    """
     rows = []
     for row in table.find_all("tr"):
-        cells = [clean_inline(cell.get_text()) for cell in row.find_all(["th", "td"])]
+        if _in_cell(row, table):
+            continue
+        cells = [
+            clean_inline(cell.get_text())
+            for cell in row.find_all(["th", "td"])
+            if cell.find_parent(["tr", "th", "td"]) is row
+        ]
         if any(cells):
             rows.append(table_line(cells))
     return rows
+
+
+def _in_cell(tag: Tag, table: Tag) -> bool:
+    """Whether ``tag`` lies inside a cell of ``table`` (as a nested table's row does)."""
+    for parent in tag.parents:
+        if parent is table:
+            return False
+        if parent.name in {"td", "th"}:
+            return True
+    return False
 
 
 def _lang(soup: BeautifulSoup) -> str | None:
