@@ -112,6 +112,46 @@ def test_the_shipped_luxembourgish_glossary() -> None:
     assert bundled("lb") is glossary  # read once
 
 
+def test_an_english_question_is_read_by_its_longest_known_phrases() -> None:
+    glossary = Glossary.parse(
+        "en",
+        "card\tcarte\nidentity card\tcarte d'identité\nsecurity deposit\tdépôt de garantie\n"
+        "deposit\tacompte\nhousing benefit\taide au logement|apl\ndriver's license\tpermis de conduire\n"
+        "abroad\tétranger\nwill\tvolonté\npart-time\ttemps partiel\n",
+    )
+    assert glossary.translate("My son lost his Identity Card abroad") == "carte d'identité étranger"
+    assert glossary.translate("my landlord keeps my security deposit") == "dépôt de garantie"  # not "acompte"
+    assert glossary.translate("Can students get housing benefits?") == "aide au logement apl"  # plural
+    assert glossary.translate("I need a new driver’s license for part-time work") == (
+        "permis de conduire temps partiel"  # typographic apostrophe, hyphenated word
+    )
+    assert glossary.translate("Will I get it?") == ""  # an English function word is never looked up alone
+    assert glossary.translate("card card identity card") == "carte carte d'identité"  # each term once
+
+
+def test_the_shipped_english_glossary() -> None:
+    glossary = bundled("en")
+    assert glossary is not None
+    assert glossary.translate("My son lost his identity card abroad, what should we do?") == (
+        "perte carte d'identité étranger"
+    )
+    assert glossary.translate("My landlord won't give back my security deposit") == (
+        "propriétaire bailleur dépôt de garantie"
+    )
+    assert glossary.translate("Is it fine if I will my house to my niece?") == "maison logement"
+    lines = [
+        line
+        for line in (Path(__file__).parent.parent / "src/souverain/knowledge/glossaries/en-fr.tsv")
+        .read_text(encoding="utf-8")
+        .splitlines()
+        if not line.startswith("#")
+    ]
+    phrases = [line.split("\t")[0] for line in lines]
+    assert len(phrases) == len(set(phrases)) == len(glossary.entries) > 200
+    assert all(phrase == phrase.lower() and 0 < len(phrase.split()) <= 4 for phrase in phrases)
+    assert bundled("en") is glossary  # read once
+
+
 def test_the_shipped_german_glossary() -> None:
     glossary = bundled("de")
     assert glossary is not None
@@ -123,7 +163,7 @@ def test_the_shipped_german_glossary() -> None:
     assert all(0 < len(terms) <= 2 for terms in glossary.entries.values())
     numbered = re.compile(r"^\d+\.\s|\s\d+\.$")
     assert not any(numbered.search(term) for terms in glossary.entries.values() for term in terms)
-    assert [bundled(language) for language in ("en", "fr", "pt")] == [None, None, None]
+    assert [bundled(language) for language in ("fr", "pt")] == [None, None]
     assert bundled("de") is glossary  # read once
 
 
@@ -140,6 +180,7 @@ def test_the_shipped_german_glossary() -> None:
             "verloscht\tperte\nausland\tétranger\nvertriedung\tambassade\n",
             "Verloscht am Ausland: hëlleft d'Vertriedung?",
         ),
+        ("en", "lost\tperte\nabroad\tétranger\nembassy\tambassade\n", "Lost abroad: will the embassy help?"),
     ],
 )
 def test_a_question_reaches_the_french_page_through_its_glossary(

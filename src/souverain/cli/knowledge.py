@@ -113,7 +113,7 @@ def search(
     ] = False,
     language: Annotated[
         QueryLanguage | None,
-        typer.Option(help="The queries' language, when known (German gains the glossary's French terms)."),
+        typer.Option(help="The queries' language, when known (de, lb, en gain their glossary's terms)."),
     ] = None,
 ) -> None:
     """Hybrid search in a collection: one query, or a batch of JSON lines on standard input."""

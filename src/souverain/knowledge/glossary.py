@@ -14,18 +14,26 @@ Luxembourgish also writes its nouns with a capital letter, and the multilingual 
 Luxembourgish question gains the French terms of its nouns the same way, from a shorter glossary of the
 administrative vocabulary ("Gebuertsurkonn" → "acte de naissance", "Kautioun" → "dépôt de garantie").
 
+English does not capitalise its nouns and names its administrative things with phrases ("security
+deposit", "housing benefit", "driving licence"), whose words alone mean little. An English question is read
+phrase by phrase instead: at each word, the longest glossary phrase of up to four words that starts there
+(its last word also tried without a plural "s"), its function words never looked up alone. The English
+glossary is short and written by the project from the topics of the demo pages' titles, because a general
+dictionary gives a common English word many senses (a glossary built through pivot languages lowered the
+assistant's English recall, docs/benchmarks.md).
+
 The German glossary (``glossaries/de-fr.tsv.gz``, built by ``tools/build_glossary.py``) comes from the
 FreeDict + WikDict German-French dictionary of Debian's ``dict-freedict-deu-fra`` (Wiktionary through DBnary,
-CC BY-SA 3.0); the Luxembourgish one (``glossaries/lb-fr.tsv``) is written by the project (Apache-2.0); both
-are described in ``glossaries/SOURCE.md``. Measured in ``docs/benchmarks.md`` (Knowledge retrieval, Question
-translation).
+CC BY-SA 3.0); the Luxembourgish and English ones (``glossaries/lb-fr.tsv``, ``glossaries/en-fr.tsv``) are
+written by the project (Apache-2.0); all are described in ``glossaries/SOURCE.md``. Measured in
+``docs/benchmarks.md`` (Knowledge retrieval, Question translation).
 """
 
 from __future__ import annotations
 
 import gzip
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -34,9 +42,12 @@ from souverain.knowledge.analysis import fold
 from souverain.knowledge.stopwords import BY_LANGUAGE, LUXEMBOURGISH
 
 _WORD = re.compile(r"[^\W\d_]+")
+_PHRASE_WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")  # "driver's", "part-time" as one word
 _MIN_TAIL = 4  # letters of the shortest compound tail looked up ("karte", not "te")
 _INFLECTIONS = ("", "n", "en", "e", "s", "es", "er", "ern")  # endings tried off a plural or a case form
-FILES = {"de": "de-fr.tsv.gz", "lb": "lb-fr.tsv"}  # gzip or plain text
+FILES = {"de": "de-fr.tsv.gz", "lb": "lb-fr.tsv", "en": "en-fr.tsv"}  # gzip or plain text
+CAPITALISED_NOUNS = frozenset({"de", "lb"})  # languages whose nouns a capital letter tells; others: phrases
+_MAX_PHRASE = 4  # words in the longest glossary phrase
 _STOP_WORDS = {**BY_LANGUAGE, "lb": LUXEMBOURGISH}
 
 
@@ -80,14 +91,42 @@ class Glossary:
         return ()
 
     def translate(self, query: str) -> str:
-        """The terms of the query's capitalised words (its nouns), each once, in the query's order."""
+        """The terms of the query's nouns (capitalised ones, or known phrases), each once, in its order."""
+        if self.language in CAPITALISED_NOUNS:
+            return " ".join(dict.fromkeys(self._nouns(query)))
+        return " ".join(dict.fromkeys(self._phrases(query)))
+
+    def _nouns(self, query: str) -> Iterator[str]:
         stop = _STOP_WORDS.get(self.language, frozenset())
-        terms: dict[str, None] = {}
         for word in _WORD.findall(query):
             if not word[0].isupper() or word.isupper() or fold(word) in stop:
                 continue  # verbs, function words, acronyms (PACS is PACS in French too)
-            terms.update(dict.fromkeys(self.lookup(word)))
-        return " ".join(terms)
+            yield from self.lookup(word)
+
+    def _phrases(self, query: str) -> Iterator[str]:
+        """The terms of the longest known phrases, read left to right (words: letters and apostrophes)."""
+        stop = _STOP_WORDS.get(self.language, frozenset())
+        words = [word.lower().replace("’", "'") for word in _PHRASE_WORD.findall(query)]
+        start = 0
+        while start < len(words):
+            for size in range(min(_MAX_PHRASE, len(words) - start), 0, -1):
+                phrase = words[start : start + size]
+                terms = self._phrase(phrase) if size > 1 or phrase[0] not in stop else ()
+                if terms:
+                    yield from terms
+                    start += size
+                    break
+            else:
+                start += 1
+
+    def _phrase(self, words: list[str]) -> tuple[str, ...]:
+        """A phrase's terms, its last word also tried without a plural ending."""
+        *head, last = words
+        for form in (last, last.removesuffix("s"), last.removesuffix("es")):
+            terms = self.entries.get(" ".join([*head, form]))
+            if terms:
+                return terms
+        return ()
 
 
 @cache

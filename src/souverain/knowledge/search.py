@@ -65,7 +65,8 @@ class RetrievalConfig:
     # answers lost facts and refused more (its first sources changed); at 0 they are as before.
     foreign_page_weight: float = 0.0
     spelling: bool = True  # correct query terms that no page holds (not for a question in another language)
-    # a question in a language with a glossary (German) gains the pages' terms for its nouns (``glossary``)
+    # a question in a language with a glossary (German, Luxembourgish, English) gains the pages' terms for
+    # its nouns (``glossary``)
     glossary: bool = True
 
     @classmethod
