@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -177,6 +178,7 @@ async def test_key_lifecycle_through_the_api(admin: Admin) -> None:
     assert (r.status_code, r.json()["error"]["param"]) == (400, "expires_in_days")
 
 
+HUGE = 99999999999999999999999
 BAD_INPUT = [
     ("POST", "/admin/tenants", {"name": "mfin", "colour": "blue"}, 400, "colour"),
     ("POST", "/admin/tenants", {"name": "Not A Slug"}, 400, "not a valid name"),
@@ -225,6 +227,35 @@ BAD_INPUT = [
     ("POST", "/admin/keys", {"role": "app"}, 400, "use case"),
     ("POST", "/admin/keys", {"role": "admin", "use_case": "seed/assistant"}, 400, "not bound"),
     ("POST", "/admin/keys", {"role": "root"}, 400, "role"),
+    # huge ids once reached the database (OverflowError, PostgreSQL's "integer out of range") as 500s
+    ("GET", f"/admin/use-cases/{HUGE}", None, 400, "use_case_id"),
+    ("PATCH", f"/admin/use-cases/{HUGE}", {"retention_days": 60}, 400, "use_case_id"),
+    ("DELETE", f"/admin/use-cases/{HUGE}", None, 400, "use_case_id"),
+    ("DELETE", f"/admin/use-cases/{2**31}", None, 400, "2147483647"),
+    ("POST", "/admin/keys", {"use_case": HUGE}, 400, "64-bit"),
+    ("POST", "/admin/keys", {"use_case": 2**40}, 400, "2147483647"),
+    ("POST", "/admin/keys", {"use_case": str(HUGE)}, 400, "2147483647"),
+    ("POST", "/admin/keys", rb'{"use_case": "\ud800/x"}', 400, "surrogate"),  # raw: httpx cannot encode it
+    # no coercion: true was the use case 1, of another tenant
+    ("POST", "/admin/keys", {"use_case": True}, 400, "use_case"),
+    ("POST", "/admin/keys", {"use_case": 1.0}, 400, "use_case"),
+    ("POST", "/admin/tenants", {"name": "x", "quotas": {"tokens_per_day": "100"}}, 400, "tokens_per_day"),
+    ("POST", "/admin/tenants", {"name": "x", "quotas": {"requests_per_minute": True}}, 400, "valid integer"),
+    # bounds: what the quota stores hold, and the same cap on both ways of giving an expiry
+    ("POST", "/admin/tenants", {"name": "x", "quotas": {"tokens_per_minute": 10**40}}, 400, "64-bit"),
+    ("POST", "/admin/tenants", {"name": "x", "quotas": {"tokens_per_day": 10**16}}, 400, "1000000000000000"),
+    ("POST", "/admin/tenants", {"name": "x", "quotas": {"requests_per_minute": 1e23}}, 400, "integer"),
+    ("POST", "/admin/keys", {"role": "admin", "expires_at": "9999-12-31T23:59:59Z"}, 400, "3650 days"),
+    ("POST", "/admin/keys", {"role": "admin", "expires_at": 1893456000}, 400, "ISO 8601"),
+    # text must be visible, and without control characters (line breaks only in long texts)
+    ("POST", "/admin/tenants/seed/use-cases", USE_CASE | {"name": "n", "purpose": "   "}, 400, "blank"),
+    ("PATCH", "/admin/use-cases/{id}", {"fria_reference": "   "}, 400, "blank"),
+    ("PATCH", "/admin/use-cases/{id}", {"legal_basis": "\u200b\u00a0"}, 400, "blank"),
+    ("PATCH", "/admin/use-cases/{id}", {"purpose": "Answer\u0000"}, 400, "control characters"),
+    ("PATCH", "/admin/use-cases/{id}", {"data_subjects": ["citizens", " \u200b"]}, 400, "data_subjects.1"),
+    ("PATCH", "/admin/use-cases/{id}", {"dpia_reference": "DPIA\n1"}, 400, "control characters"),
+    ("POST", "/admin/tenants", {"name": "x", "display_name": "Fin\u0000ances"}, 400, "display_name"),
+    ("POST", "/admin/keys", {"role": "admin", "name": "probe-k\u0000nul\nnewline"}, 400, "control"),
 ]
 
 
@@ -236,7 +267,10 @@ async def test_bad_input_changes_nothing(
     seed_id = (await c.get("/admin/use-cases", headers=h)).json()[0]["id"]
     before = admin.counts()
     [seed_before] = (await c.get("/admin/use-cases", headers=h)).json()
-    r = await c.request(method, path.format(id=seed_id), json=body, headers=h)
+    if isinstance(body, bytes):
+        r = await c.request(method, path, content=body, headers=h | {"content-type": "application/json"})
+    else:
+        r = await c.request(method, path.format(id=seed_id), json=body, headers=h)
     assert r.status_code == status, r.text
     error = r.json()["error"]
     assert says.lower() in f"{error['message']} {error['param']}".lower(), error
@@ -267,6 +301,40 @@ async def test_usage_endpoint_groups_real_requests(admin: Admin) -> None:
     assert r.json()[0]["requests"] == 0
     r = await admin.client.get("/admin/usage", params={"group_by": "week"}, headers=admin.as_("admin"))
     assert (r.status_code, r.json()["error"]["param"]) == (400, "group_by")
+
+
+BAD_QUERIES = [
+    ("/admin/keys", {"use_case": str(HUGE)}, "use_case"),
+    ("/admin/usage", {"status": str(HUGE)}, "status"),
+    ("/admin/usage", {"since": "9999-12-31T23:59:59-01:00"}, "since"),
+    ("/admin/usage", {"until": "0001-01-01T00:00:00+01:00"}, "until"),
+    ("/admin/usage", {"since": "0"}, "since"),  # was read as Unix time
+    ("/admin/usage", {"since": "2026-02-01", "until": "2026-01-01"}, "until"),
+]
+
+
+@pytest.mark.parametrize(("path", "params", "param"), BAD_QUERIES)
+async def test_out_of_range_queries_are_400s(
+    admin: Admin, path: str, params: dict[str, str], param: str
+) -> None:
+    r = await admin.client.get(path, params=params, headers=admin.as_("admin"))
+    assert r.status_code == 400, r.text
+    error = r.json()["error"]
+    assert (error["type"], error["param"], error["code"]) == ("invalid_request_error", param, "invalid_value")
+
+
+async def test_strict_bodies_keep_what_clients_send(admin: Admin) -> None:
+    """Enumerations still take their strings, long texts their line breaks; the longest expiry fits."""
+    c, h = admin.client, admin.as_("admin")
+    seed_id = (await c.get("/admin/use-cases", headers=h)).json()[0]["id"]
+    change = {"purpose": "Answer citizens.\nAnd nothing else.", "human_oversight": "review"}
+    r = await c.patch(f"/admin/use-cases/{seed_id}", json=change, headers=h)
+    assert (r.status_code, r.json()["human_oversight"]) == (200, "review"), r.text
+    latest = (datetime.now(UTC) + timedelta(days=3649)).isoformat()
+    r = await c.post("/admin/keys", json={"use_case": seed_id, "expires_at": latest}, headers=h)
+    assert (r.status_code, r.json()["use_case"]) == (201, "seed/assistant"), r.text
+    r = await c.post("/admin/keys", json={"role": "auditor", "expires_in_days": 3650}, headers=h)
+    assert r.status_code == 201, r.text
 
 
 class BrokenSink:

@@ -7,6 +7,7 @@ bodies never produces a 5xx.
 from __future__ import annotations
 
 import copy
+import http.client
 import json
 import logging
 import random
@@ -24,6 +25,7 @@ from souverain.backends.base import Backend, EmbeddingResult, ServedModel
 from souverain.backends.fake import FakeBackend
 from souverain.settings import BackendSettings, ModelSettings, RouteSettings, ServerSettings, Settings
 from tests.conftest import fake_settings
+from tests.test_web_support import ThreadServer
 
 pytestmark = pytest.mark.anyio
 
@@ -188,9 +190,11 @@ async def test_unknown_model(client: httpx.AsyncClient, url: str, body: dict[str
 
 async def test_model_of_the_wrong_type(client: httpx.AsyncClient) -> None:
     r = await client.post(EMBED_URL, json={**EMBED, "model": "chat-fake"})
-    assert_error(r, 400, "invalid_request_error", param="model", code="wrong_model_type", says="chat model")
+    error = assert_error(r, 400, "invalid_request_error", param="model", code="wrong_model_type")
+    assert error["message"] == "The model 'chat-fake' is a chat model, not an embeddings model."
     r = await client.post(CHAT_URL, json={**CHAT, "model": "embed-fake"})
-    assert_error(r, 400, "invalid_request_error", param="model", code="wrong_model_type", says="embeddings")
+    error = assert_error(r, 400, "invalid_request_error", param="model", code="wrong_model_type")
+    assert error["message"] == "The model 'embed-fake' is an embeddings model, not a chat model."
 
 
 async def _chunks(data: bytes) -> AsyncIterator[bytes]:
@@ -251,6 +255,12 @@ async def test_unknown_route(client: httpx.AsyncClient, method: str, path: str) 
     assert_error(r, 404, "not_found_error", code="unknown_url", says=f"{method} {path}")
 
 
+async def test_a_long_unknown_path_is_not_echoed_whole(client: httpx.AsyncClient) -> None:
+    r = await client.get("/v1/" + "x" * 5000)
+    error = assert_error(r, 404, "not_found_error", code="unknown_url", says="GET /v1/xxx")
+    assert len(error["message"]) < 250
+
+
 @pytest.mark.parametrize(
     ("method", "path", "allowed"),
     [("GET", CHAT_URL, "POST"), ("PUT", EMBED_URL, "POST"), ("DELETE", "/v1/models", "GET")],
@@ -259,6 +269,14 @@ async def test_wrong_method(client: httpx.AsyncClient, method: str, path: str, a
     r = await client.request(method, path)
     assert_error(r, 405, "invalid_request_error", code="method_not_allowed", says=f"method {method}")
     assert r.headers["allow"] == allowed
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/readyz"])
+async def test_health_answers_head_like_get(client: httpx.AsyncClient, path: str) -> None:
+    """Monitors probe with HEAD, which RFC 9110 expects wherever GET is allowed."""
+    got, head = await client.get(path), await client.head(path)
+    assert (head.status_code, head.headers["content-type"]) == (got.status_code, got.headers["content-type"])
+    assert head.content == b""
 
 
 @pytest.mark.parametrize("path", ["/v1/models", "/v1/nowhere"])
@@ -340,6 +358,39 @@ async def test_backend_bug_gives_a_generic_500(
     assert error["code"] is None
     logged = [rec.getMessage() for rec in caplog.records if rec.levelno == logging.ERROR]
     assert any("case-500" in line and "RuntimeError" in line for line in logged), logged
+
+
+async def test_an_unexpected_error_is_answered_not_re_raised(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A 500 is the app's last word: an exception escaping it makes uvicorn log the whole traceback and
+    close the keep-alive connection (the client's next request on it was reset)."""
+    backend = CrashingBackend(BackendSettings(kind="fake"))
+    async with serve(_crashing_settings(tmp_path), {"crashing": backend}) as client:  # re-raises
+        with caplog.at_level(logging.ERROR, logger="souverain"):
+            r = await client.post(EMBED_URL, json=EMBED, headers={"X-Request-Id": "case-500b"})
+    assert_error(r, 500, "server_error", says="request id case-500b")
+    assert r.headers.get_list("x-request-id") == ["case-500b"]
+    [line] = [rec.getMessage() for rec in caplog.records if rec.levelno == logging.ERROR]
+    assert line == "unexpected RuntimeError while serving /v1/embeddings (request id case-500b)"
+
+
+def test_a_500_keeps_the_connection_open(tmp_path: Path) -> None:
+    """Over a real server: uvicorn closed a keep-alive connection after a 500, resetting the next request."""
+    backend = CrashingBackend(BackendSettings(kind="fake"))
+    app = create_app(_crashing_settings(tmp_path), backends={"crashing": backend})
+    with ThreadServer(app) as server:
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        try:
+            statuses = []
+            for _ in range(3):
+                connection.request("POST", EMBED_URL, json.dumps(EMBED), JSON)
+                response = connection.getresponse()
+                response.read()
+                statuses.append(response.status)
+        finally:
+            connection.close()
+    assert statuses == [500, 500, 500]
 
 
 async def test_backend_bug_mid_stream_ends_with_one_error_event(tmp_path: Path) -> None:

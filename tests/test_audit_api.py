@@ -3,19 +3,22 @@ admins and auditors (only they) read it back, filtered and paged, or export it a
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import orjson
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 
 from souverain.api import audit_routes
 from souverain.app import create_app
+from souverain.audit import query
 from souverain.audit.checkpoints import stored_checkpoints
 from souverain.audit.models import EVENTS
+from souverain.audit.query import AuditFilter
 from souverain.audit.sink import AuditSink
 from souverain.audit.store import AuditStore
 from souverain.audit.verify import verify
@@ -134,3 +137,53 @@ async def test_export_streams_json_lines_and_is_itself_audited(trail: Trail) -> 
     exported = [orjson.loads(line) for line in r.content.splitlines()]
     assert [e["seq"] for e in exported] == [4, 5]
     assert exported[-1]["details"] == {"filters": {"action": "audit.export"}}
+
+
+BAD_FILTERS = [
+    ({"cursor": "9" * 23}, "cursor"),
+    ({"cursor": "\u0661"}, "cursor"),  # other scripts' digits pass str.isdigit
+    ({"cursor": "\uff11"}, "cursor"),
+    ({"since": "9999-12-31T23:59:59-01:00"}, "since"),  # year 10000 in UTC
+    ({"until": "0001-01-01T00:00:00+01:00"}, "until"),  # year 0 in UTC
+    ({"since": "99999999999"}, "since"),  # was read as Unix time
+    ({"since": "2026-02-01T00:00:00Z", "until": "2026-01-01T00:00:00Z"}, "until"),
+]
+
+
+@pytest.mark.parametrize(("params", "param"), BAD_FILTERS)
+async def test_out_of_range_filters_are_400s_and_export_nothing(
+    trail: Trail, params: dict[str, str], param: str
+) -> None:
+    for path in ("/admin/audit", "/admin/audit/export"):
+        if path.endswith("export") and "cursor" in params:
+            continue
+        r = await trail.client.get(path, params=params, headers=trail.as_("auditor"))
+        assert r.status_code == 400, r.text
+        error = r.json()["error"]
+        assert (error["param"], error["code"]) == (param, "invalid_value")
+    with trail.store.database.engine.connect() as connection:
+        assert "audit.export" not in list(connection.scalars(select(EVENTS.c.action)))
+
+
+async def test_an_export_failing_part_way_is_recorded_as_an_error(
+    trail: Trail, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its start was recorded as a success before the first line; its failure must be recorded too.
+
+    The filters are validated before the export starts, so no request can make the read fail: the
+    read is replaced by one that fails after its first page."""
+    for _ in range(2):
+        await trail.client.post("/v1/chat/completions", json=CHAT, headers=trail.as_("app"))
+
+    def failing_pages(engine: Engine, filters: AuditFilter) -> Iterator[list[dict[str, Any]]]:
+        yield query.page(engine, filters, 0, 1)
+        raise OSError("the database went away")
+
+    monkeypatch.setattr(query, "pages", failing_pages)
+    with pytest.raises(OSError, match="went away"):  # the stream is cut, not ended as if complete
+        await trail.client.get("/admin/audit/export", headers=trail.as_("auditor"))
+    with trail.store.database.engine.connect() as connection:
+        rows = connection.execute(select(EVENTS).where(EVENTS.c.action == "audit.export")).all()
+    assert [(row.outcome, row.status) for row in rows] == [("success", None), ("error", 500)]
+    assert rows[0].request_id == rows[1].request_id
+    assert rows[1].details == {"filters": {}, "error": "OSError", "events_sent": 1}

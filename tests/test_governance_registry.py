@@ -10,11 +10,15 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
 
+from souverain.audit.models import EVENTS
+from souverain.audit.sink import AuditSink
 from souverain.errors import BackendUnavailable, Conflict, InvalidRequest, PolicyRefused, Unauthenticated
 from souverain.events import Event, MemorySink
 from souverain.governance import demo
 from souverain.governance.auth import KeyAuthenticator
+from souverain.governance.changes import Change
 from souverain.governance.models import ApiKey, Tenant, UsageRecord, UseCase
 from souverain.governance.principal import Role
 from souverain.governance.registry import Actor, Registry
@@ -22,6 +26,7 @@ from souverain.governance.schemas import KeyCreate, TenantCreate, UseCaseCreate,
 from souverain.governance.usage import UsageFilter, UsageStore
 from souverain.settings import Settings
 from souverain.storage.database import Database
+from tests.audit_support import open_store
 from tests.conftest import fake_settings
 from tests.databases import database_url
 
@@ -208,11 +213,14 @@ async def test_key_scope_rules_and_use_case_deletion(env: Env) -> None:
     before = env.counts()
     with pytest.raises(InvalidRequest, match="app key belongs to a use case"):
         await env.registry.create_key(KeyCreate(role=Role.APP), ACTOR)
-    with pytest.raises(InvalidRequest, match="not bound to a use case"):
+    with pytest.raises(InvalidRequest, match=r"^An auditor key is not bound to a use case"):
         await env.registry.create_key(KeyCreate(role=Role.AUDITOR, use_case=created.id), ACTOR)
     past = datetime.now(UTC) - timedelta(days=1)
     with pytest.raises(InvalidRequest, match="in the past"):
         await env.registry.create_key(KeyCreate(use_case=created.id, expires_at=past), ACTOR)
+    beyond = datetime.now(UTC) + timedelta(days=3651)  # expires_in_days stops at 3650 too
+    with pytest.raises(InvalidRequest, match="more than 3650 days ahead"):
+        await env.registry.create_key(KeyCreate(use_case=created.id, expires_at=beyond), ACTOR)
     assert env.counts() == before
     auditor = await env.registry.create_key(KeyCreate(role=Role.AUDITOR, name="dpo"), ACTOR)
     assert (auditor.use_case, auditor.tenant) == (None, None)
@@ -222,6 +230,49 @@ async def test_key_scope_rules_and_use_case_deletion(env: Env) -> None:
     spare = await env.registry.create_use_case("msan", use_case(name="spare"), ACTOR)
     await env.registry.delete_use_case(spare.id, ACTOR)
     assert [u.name for u in await env.registry.list_use_cases("msan")] == ["assistant"]
+
+
+async def test_use_case_ids_beyond_the_column_are_refused_not_sent(env: Env) -> None:
+    """PostgreSQL's 32-bit ids: a larger one used to fail in the driver ("integer out of range", a 500)."""
+    for ref in ("2147483648", "9" * 30):
+        with pytest.raises(InvalidRequest, match="runs from 1 to 2147483647"):
+            await env.registry.get_use_case(ref)
+        with pytest.raises(InvalidRequest, match="runs from 1 to 2147483647"):
+            await env.registry.list_keys(use_case=ref)
+    with pytest.raises(InvalidRequest, match="by its id or as 'tenant/use-case'"):
+        await env.registry.get_use_case("\u0661")  # ARABIC-INDIC DIGIT ONE: isdigit(), yet no id
+
+
+def _crash(session: Session, change: Change) -> None:
+    change.tenant = "mfin"
+    session.add(Tenant(name="mfin", display_name="", quotas={}, created_at=datetime.now(UTC)))
+    raise RuntimeError("a bug, whose message might quote a value")
+
+
+async def test_a_change_failing_unexpectedly_is_an_error_event(env: Env) -> None:
+    """It answers a 500: the trail records it, with the exception's type only, and nothing is changed."""
+    before = env.counts()
+    with pytest.raises(RuntimeError):
+        await env.registry.tx.write("admin.tenant.create", ACTOR, _crash)
+    event = last(env.events)
+    assert (event.action, event.outcome, event.status) == ("admin.tenant.create", "error", 500)
+    assert event.tenant == "mfin"
+    assert (event.request_id, event.details) == (ACTOR.request_id, {"error": "RuntimeError"})
+    assert env.counts() == before
+
+
+async def test_a_change_failing_unexpectedly_is_recorded_beside_a_joined_trail(tmp_path: Path) -> None:
+    """With the trail in the same database, the change's own transaction is rolled back, event included."""
+    settings = fake_settings(tmp_path)
+    with open_store(f"sqlite:///{tmp_path / 'joined.db'}", tmp_path) as store:
+        registry = Registry(store.database.sessions, settings, AuditSink(store), store)
+        with pytest.raises(RuntimeError):
+            await registry.tx.write("admin.tenant.create", ACTOR, _crash)
+        with store.database.engine.connect() as connection:
+            rows = connection.execute(select(EVENTS.c.action, EVENTS.c.outcome, EVENTS.c.status)).all()
+            tenants = connection.scalar(select(func.count()).select_from(Tenant))
+    assert [tuple(row) for row in rows] == [("admin.tenant.create", "error", 500)]
+    assert tenants == 0
 
 
 async def test_bootstrap_runs_once(env: Env) -> None:

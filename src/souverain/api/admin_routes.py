@@ -6,13 +6,13 @@ Handlers validate, call the registry and return; the registry emits each change'
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
 from souverain.api.auth import AdminPrincipal, OperatorPrincipal, ReaderPrincipal
 from souverain.api.deps import ServicesDep
+from souverain.api.params import HttpStatus, Moment, RowId, check_window
 from souverain.governance import categories
 from souverain.governance.registry import Actor, Registry
 from souverain.governance.schemas import (
@@ -88,19 +88,19 @@ async def list_use_cases(
 
 
 @router.get("/use-cases/{use_case_id}")
-async def get_use_case(use_case_id: int, registry: RegistryDep, _: ReaderPrincipal) -> UseCaseOut:
+async def get_use_case(use_case_id: RowId, registry: RegistryDep, _: ReaderPrincipal) -> UseCaseOut:
     return await registry.get_use_case(use_case_id)
 
 
 @router.patch("/use-cases/{use_case_id}")
 async def update_use_case(
-    use_case_id: int, body: UseCaseUpdate, registry: RegistryDep, actor: AdminActor
+    use_case_id: RowId, body: UseCaseUpdate, registry: RegistryDep, actor: AdminActor
 ) -> UseCaseOut:
     return await registry.update_use_case(use_case_id, body, actor)
 
 
 @router.delete("/use-cases/{use_case_id}", status_code=204)
-async def delete_use_case(use_case_id: int, registry: RegistryDep, actor: AdminActor) -> None:
+async def delete_use_case(use_case_id: RowId, registry: RegistryDep, actor: AdminActor) -> None:
     await registry.delete_use_case(use_case_id, actor)
 
 
@@ -147,14 +147,15 @@ async def list_backends(services: ServicesDep, _: OperatorPrincipal) -> list[dic
 async def usage(
     services: ServicesDep,
     _: OperatorPrincipal,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Moment | None = None,
+    until: Moment | None = None,
     tenant: str | None = None,
     use_case: str | None = None,
     model: str | None = None,
-    status: int | None = None,
+    status: HttpStatus | None = None,
     group_by: Annotated[str, Query(description="Comma-separated: tenant, use_case, model, day.")] = "",
 ) -> list[dict[str, Any]]:
+    check_window(since, until)
     filters = UsageFilter(since, until, tenant, use_case, model, status)
     await services.usage.flush()  # this process's queued rows count too
     rows = await UsageStore(services.database.sessions).aquery(filters, parse_groups(group_by))

@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from souverain.errors import SouverainError
 
@@ -34,13 +35,16 @@ def _json(status: int, body: bytes, headers: dict[str, str] | None = None) -> Re
     return Response(body, status_code=status, media_type="application/json", headers=headers)
 
 
+_SOURCES = {"body", "query", "path", "header", "cookie"}
 _NOT_AN_OBJECT = {"missing", "model_attributes_type", "model_type", "dict_type"}
 
 
 def _describe_validation(errors: list[Any]) -> tuple[str, str | None, str]:
     """One readable sentence for the first validation error, and the parameter it concerns."""
     first = errors[0]
-    location = [str(p) for p in first.get("loc", ()) if p != "body"]
+    location = [str(p) for p in first.get("loc", ())]
+    if location and location[0] in _SOURCES:
+        location = location[1:]  # the parameter's name, not where FastAPI found it
     param = (first.get("ctx") or {}).get("param") or ".".join(location) or None
     kind = first.get("type", "")
     if kind == "json_invalid":
@@ -69,15 +73,21 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     return _json(400, envelope(message, "invalid_request_error", param, code))
 
 
+def _shortened(path: str, limit: int = 200) -> str:
+    """A path as quoted in an error message: a client's 5,000-character path is not echoed whole."""
+    return path if len(path) <= limit else f"{path[:limit]}…"
+
+
 def _describe_http(request: Request, exc: StarletteHTTPException) -> tuple[str, str | None]:
     """Starlette's bare "Not Found" and "Method Not Allowed" made useful; other details are kept."""
     if exc.detail != HTTPStatus(exc.status_code).phrase:
         return str(exc.detail), None
+    path = _shortened(request.url.path)
     if exc.status_code == 404:
-        return f"Invalid URL ({request.method} {request.url.path}).", "unknown_url"
+        return f"Invalid URL ({request.method} {path}).", "unknown_url"
     if exc.status_code == 405:
         allowed = (exc.headers or {}).get("Allow", "")
-        message = f"Method {request.method} is not allowed on {request.url.path} (allowed: {allowed})."
+        message = f"Method {request.method} is not allowed on {path} (allowed: {allowed})."
         return message, "method_not_allowed"
     return str(exc.detail), None
 
@@ -89,19 +99,59 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return _json(exc.status_code, envelope(message, kind, None, code), dict(exc.headers or {}) or None)
 
 
+class UnexpectedErrorMiddleware:
+    """Answers an unexpected exception with the generic 500 instead of re-raising it.
+
+    Starlette's outermost handler re-raises after answering, and uvicorn then logs the traceback (whose
+    message may quote request content) and closes the connection, so that the client's next request on
+    it is reset. Installed inside the request id middleware, this logs one line with the request id
+    instead. A response that had already started (a stream) cannot become a 500: the exception is then
+    re-raised, the ASGI way of telling the server to cut the stream rather than end it.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception as exc:  # logged here; answered as a 500 when still possible
+            request_id = _log_unexpected(scope, exc)
+            if started:
+                raise  # how an application aborts a response it has begun: the server cuts the stream
+            await _server_error(request_id)(scope, receive, send)  # X-Request-Id is added outside
+
+
+def _log_unexpected(scope: Scope, exc: Exception) -> str:
+    """Log ``exc`` with the request id and the route (its template, not the request's own path)."""
+    request_id = str(scope.get("state", {}).get("request_id", "-"))
+    route = getattr(scope.get("route"), "path", None) or scope.get("path", "")
+    logger.error(
+        "unexpected %s while serving %s (request id %s)", type(exc).__name__, route, request_id, exc_info=exc
+    )
+    return request_id
+
+
+def _server_error(request_id: str, headers: dict[str, str] | None = None) -> Response:
+    message = f"The server had an error processing the request (request id {request_id})."
+    return _json(500, envelope(message, "server_error"), headers)
+
+
 async def _unexpected(request: Request, exc: Exception) -> Response:
     # Starlette calls this handler outside every middleware, after the request id middleware has
     # finished: the id is read from the scope, written in the log line and set on the response here.
-    request_id = request.scope.get("state", {}).get("request_id", "-")
-    logger.error(
-        "unexpected %s while serving %s (request id %s)",
-        type(exc).__name__,
-        request.url.path,
-        request_id,
-        exc_info=exc,
-    )
-    message = f"The server had an error processing the request (request id {request_id})."
-    return _json(500, envelope(message, "server_error"), {"X-Request-Id": request_id})
+    request_id = _log_unexpected(request.scope, exc)
+    return _server_error(request_id, {"X-Request-Id": request_id})
 
 
 def install(app: FastAPI) -> None:

@@ -11,12 +11,15 @@ from souverain.api.deps import ServicesDep
 router = APIRouter(tags=["health"])
 
 
+# HEAD too (RFC 9110: wherever GET is), for monitors that probe with it; out of the schema, which lists GET
 @router.get("/healthz")
+@router.head("/healthz", include_in_schema=False)
 async def healthz() -> Response:
     return Response(b'{"status":"ok"}', media_type="application/json")
 
 
 @router.get("/readyz")
+@router.head("/readyz", include_in_schema=False)
 async def readyz(services: ServicesDep) -> Response:
     board = services.router.health
     backends = {name: board.report(name) for name in services.backends}

@@ -3,7 +3,8 @@
 A write runs its database work in a worker thread and flushes it (so constraint violations are known),
 then emits its ``admin.<thing>.<verb>`` event, and only commits once the sink has accepted the event: if
 the sink refuses, the transaction is rolled back and the change never becomes visible. A change refused
-by a rule (bad reference, duplicate, prohibited practice) emits an event with outcome ``refused``.
+by a rule (bad reference, duplicate, prohibited practice) emits an event with outcome ``refused``; one
+that fails unexpectedly (the client gets a 500) emits one with outcome ``error``.
 Each write runs as one shielded task, so that a client going away mid-change cannot leave its session
 used by two threads at once; the change then completes (event and commit) or rolls back on its own.
 """
@@ -11,6 +12,7 @@ used by two threads at once; the change then completes (event and commit) or rol
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -23,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from souverain.errors import BackendUnavailable, Conflict, SouverainError
 from souverain.events import EVENT_STORE_UNAVAILABLE, Event, EventSink, emit_or_refuse
 
+logger = logging.getLogger(__name__)
 T = TypeVar("T")
 NOT_APPLIED = "The event store is unavailable; the change was not applied."
 
@@ -93,6 +96,9 @@ class Transactions:
                 refusal = {"error": exc.code or exc.error_type}
                 await self._emit(_event(action, "refused", actor, change, refusal, exc.status_code))
                 raise
+            except Exception as exc:
+                await self._record_failure(action, actor, change, exc)
+                raise
             await self._emit(_event(action, "success", actor, change, change.details))
             await asyncio.to_thread(session.commit)
             return result
@@ -121,9 +127,19 @@ class Transactions:
                 refusal = {"error": exc.code or exc.error_type}
                 await self._emit(_event(action, "refused", actor, change, refusal, exc.status_code))
             raise
+        except Exception as exc:
+            await self._record_failure(action, actor, change, exc)
+            raise
 
     async def _emit(self, event: Event) -> None:
         await emit_or_refuse(self.events, event, NOT_APPLIED)
+
+    async def _record_failure(self, action: str, actor: Actor, change: Change, exc: Exception) -> None:
+        """A change that failed unexpectedly (a 500) is an event too, with the exception's type only."""
+        try:
+            await self.events.emit(_event(action, "error", actor, change, {"error": type(exc).__name__}, 500))
+        except Exception:
+            logger.exception("the failure of request %s could not be recorded", actor.request_id)
 
 
 def _flushed(session: Session, work: Work[T], change: Change) -> T:

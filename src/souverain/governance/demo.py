@@ -7,6 +7,7 @@ when missing (each with its event); every call issues a new app key.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 from souverain.errors import Conflict, NotFound, Unauthenticated
 from souverain.governance.auth import KeyAuthenticator
@@ -14,6 +15,7 @@ from souverain.governance.registry import Actor, Registry
 from souverain.governance.schemas import (
     KeyCreate,
     KeyCreated,
+    Language,
     Quotas,
     TenantCreate,
     UseCaseCreate,
@@ -57,7 +59,7 @@ def demo_use_case(models: list[str]) -> UseCaseCreate:
         classification_ceiling=Classification.INTERNAL,
         allowed_models=models,
         retention_days=30,
-        transparency_notice=NOTICES,
+        transparency_notice=cast("dict[Language, str]", NOTICES),  # the keys are languages
         quotas=QUOTAS,
         data_subjects=["DEMO — people trying the demonstration"],
         personal_data=["DEMO — none expected: questions about public procedures"],

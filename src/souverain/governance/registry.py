@@ -19,6 +19,7 @@ from souverain.governance.changes import Actor, Change, JoinedStore, Transaction
 from souverain.governance.models import ApiKey, Tenant, UseCase
 from souverain.governance.principal import Role
 from souverain.governance.schemas import (
+    MAX_KEY_DAYS,
     KeyCreate,
     KeyCreated,
     KeyOut,
@@ -29,6 +30,7 @@ from souverain.governance.schemas import (
     UseCaseUpdate,
 )
 from souverain.settings import Settings
+from souverain.storage.orm import MAX_ROW_ID
 
 __all__ = ["Actor", "Registry"]
 
@@ -246,6 +248,12 @@ class Registry:
         if data.expires_at is not None:
             if data.expires_at <= now:
                 raise InvalidRequest("expires_at is in the past.", param="expires_at", code="invalid_value")
+            if data.expires_at > now + timedelta(days=MAX_KEY_DAYS):
+                raise InvalidRequest(
+                    f"expires_at is more than {MAX_KEY_DAYS} days ahead.",
+                    param="expires_at",
+                    code="invalid_value",
+                )
             return data.expires_at.astimezone(UTC)
         days = data.expires_in_days or self.settings.governance.default_key_days
         return now + timedelta(days=days)
@@ -304,7 +312,11 @@ def _use_case(session: Session, ref: int | str) -> tuple[UseCase, Tenant]:
     """A use case by id (an int or a string of digits) or by ``tenant/name``."""
     text = str(ref)
     query = select(UseCase, Tenant).join(Tenant, UseCase.tenant_id == Tenant.id)
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
+        if int(text) > MAX_ROW_ID:  # more than the column holds: the database would fail, not answer
+            raise InvalidRequest(
+                f"A use case id runs from 1 to {MAX_ROW_ID}.", param="use_case", code="invalid_value"
+            )
         row = session.execute(query.where(UseCase.id == int(text))).first()
     elif text.count("/") == 1:
         tenant_name, name = text.split("/")
@@ -338,7 +350,7 @@ def _key_scope(session: Session, data: KeyCreate) -> tuple[UseCase | None, Tenan
         return _use_case(session, data.use_case)
     if data.use_case is not None:
         raise InvalidRequest(
-            f"A {data.role.value} key is not bound to a use case; omit use_case.",
+            f"An {data.role.value} key is not bound to a use case; omit use_case.",
             param="use_case",
             code="invalid_value",
         )

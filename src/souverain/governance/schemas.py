@@ -1,12 +1,16 @@
 """Request and response models of the governance registry, shared by the admin API and the CLI.
 
-Requests forbid unknown fields so that a misspelt field is an error rather than a silently ignored
-setting. Responses never carry a key's salt or hash; the full key appears only in ``KeyCreated``.
+Requests are wire models (``protocol.wire.WireModel``): unknown fields are refused, so that a misspelt
+field is an error rather than a silently ignored setting, and types are not coerced (``true`` is not the
+use case 1, ``"100"`` is not a quota); enumerations still take their string values. Numbers are bounded by
+what the stores hold and text must be visible and free of control characters. Responses never carry a
+key's salt or hash; the full key appears only in ``KeyCreated``.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -14,8 +18,9 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
-    ConfigDict,
+    BeforeValidator,
     Field,
+    Strict,
     StringConstraints,
     model_validator,
 )
@@ -25,24 +30,65 @@ from souverain.governance.categories import Risk
 from souverain.governance.models import ApiKey, Tenant, UseCase
 from souverain.governance.principal import Oversight, PrivacyPolicy, Role
 from souverain.privacy.entities import EntityType
+from souverain.protocol.wire import WireModel, is_blank, one_of
 from souverain.settings import Classification
+from souverain.storage.orm import MAX_ROW_ID
 
+MAX_QUOTA = 10**15
+"""The largest quota: below 2**53, the largest integer the Redis limiter's Lua script compares exactly
+(and far below the 64-bit counters of Redis and PostgreSQL)."""
+
+MAX_KEY_DAYS = 3650
+"""The longest validity of a key, whether given as ``expires_in_days`` or as ``expires_at``."""
+
+_LINE_BREAKS = frozenset("\t\n\r")
+
+
+def _visible(*, multiline: bool) -> AfterValidator:
+    """Refuse text with nothing visible, or with control characters (line breaks only where allowed)."""
+
+    def check(value: str) -> str:
+        controls = {c for c in value if unicodedata.category(c) == "Cc"}
+        if multiline:
+            controls -= _LINE_BREAKS
+        if controls:
+            allowed = "; line breaks and tabs are allowed" if multiline else ""
+            raise ValueError(f"the text contains control characters such as NUL{allowed}")
+        if value and is_blank(value):
+            raise ValueError("the text is blank")
+        return value
+
+    return AfterValidator(check)
+
+
+def _no_unix_time(value: Any) -> Any:
+    # a lax datetime reads a JSON number as Unix time
+    if isinstance(value, int | float):
+        raise ValueError("give an ISO 8601 time with its offset, such as 2027-01-31T00:00:00Z")
+    return value
+
+
+Lax = Strict(False)  # an enumeration takes its string value: FastAPI validates parsed JSON, not raw JSON
 Language = Literal["fr", "de", "en", "lb"]
-Notice = Annotated[str, Field(min_length=1, max_length=2000)]
-Reference = Annotated[str, Field(min_length=1, max_length=500)]
-Text = Annotated[str, Field(min_length=1, max_length=2000)]
+Notice = Annotated[str, Field(min_length=1, max_length=2000), _visible(multiline=True)]
+Reference = Annotated[str, Field(min_length=1, max_length=500), _visible(multiline=False)]
+Text = Annotated[str, Field(min_length=1, max_length=2000), _visible(multiline=True)]
+Label = Annotated[str, _visible(multiline=False)]
+"""A name shown to people: may be empty, but not blank, and on one line."""
+Quota = Annotated[int, Field(ge=1, le=MAX_QUOTA)]
+UseCaseId = Annotated[int, Field(ge=1, le=MAX_ROW_ID)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _Strict(WireModel):
+    """A request body of the registry."""
 
 
 class Quotas(_Strict):
     """Limits of a tenant, use case or key; an absent limit means no limit at that level."""
 
-    requests_per_minute: int | None = Field(None, ge=1, description="Requests per UTC minute.")
-    tokens_per_minute: int | None = Field(None, ge=1, description="Tokens per UTC minute.")
-    tokens_per_day: int | None = Field(None, ge=1, description="Tokens per UTC day.")
+    requests_per_minute: Quota | None = Field(None, description="Requests per UTC minute.")
+    tokens_per_minute: Quota | None = Field(None, description="Tokens per UTC minute.")
+    tokens_per_day: Quota | None = Field(None, description="Tokens per UTC day.")
 
     def stored(self) -> dict[str, int]:
         """The form kept in the database: only the limits that are set."""
@@ -94,19 +140,26 @@ def _distinct(types: list[EntityType]) -> list[EntityType]:
 
 
 BlockTypes = Annotated[
-    list[EntityType],
+    list[Annotated[EntityType, Lax]],
     AfterValidator(_distinct),
     Field(description="Entity types a block policy refuses; empty: any personal data is refused."),
 ]
 PolicyField = Annotated[
     PrivacyPolicy,
+    Lax,
     Field(
         description="off, detect, pseudonymize, redact or block; a backend in the external zone always "
         "receives pseudonymised text at least, whatever this says."
     ),
 ]
 RegisterList = Annotated[
-    list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]],
+    list[
+        Annotated[
+            str,
+            StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+            _visible(multiline=False),
+        ]
+    ],
     AfterValidator(_unique),
     Field(max_length=50),
 ]
@@ -121,7 +174,7 @@ class TenantCreate(_Strict):
     """A new tenant (an administration or ministry)."""
 
     name: Slug
-    display_name: str = Field("", max_length=200, description="Human-readable name.")
+    display_name: Label = Field("", max_length=200, description="Human-readable name.")
     quotas: Quotas = Field(default_factory=Quotas, description="Limits shared by the tenant's use cases.")
 
 
@@ -132,11 +185,13 @@ class UseCaseCreate(_Strict):
     purpose: Text
     legal_basis: Text
     category: CategoryId
-    risk_class: Risk | None = Field(None, description="Optional; must agree with the category if given.")
-    classification_ceiling: Classification
+    risk_class: Annotated[Risk, Lax] | None = Field(
+        None, description="Optional; must agree with the category if given."
+    )
+    classification_ceiling: Annotated[Classification, Lax]
     allowed_models: ModelAliases
     retention_days: int = Field(ge=1, le=36_500)
-    human_oversight: Oversight = Oversight.NONE
+    human_oversight: Annotated[Oversight, Lax] = Oversight.NONE
     transparency_notice: dict[Language, Notice] = Field(default_factory=dict)
     fria_reference: Reference | None = Field(None, description="Fundamental-rights impact assessment.")
     dpia_reference: Reference | None = Field(None, description="Data protection impact assessment.")
@@ -167,11 +222,11 @@ class UseCaseUpdate(_Strict):
     purpose: Text | None = None
     legal_basis: Text | None = None
     category: CategoryId | None = None
-    risk_class: Risk | None = None
-    classification_ceiling: Classification | None = None
+    risk_class: Annotated[Risk, Lax] | None = None
+    classification_ceiling: Annotated[Classification, Lax] | None = None
     allowed_models: ModelAliases | None = None
     retention_days: int | None = Field(None, ge=1, le=36_500)
-    human_oversight: Oversight | None = None
+    human_oversight: Annotated[Oversight, Lax] | None = None
     transparency_notice: dict[Language, Notice] | None = None
     fria_reference: Reference | None = None
     dpia_reference: Reference | None = None
@@ -200,13 +255,15 @@ class UseCaseUpdate(_Strict):
 class KeyCreate(_Strict):
     """A new API key; app keys belong to a use case, the other roles to none."""
 
-    name: str = Field("", max_length=100, description="What the key is for, e.g. the application's name.")
-    role: Role = Role.APP
-    use_case: int | str | None = Field(
-        None, description="The use case of an app key: its id, or 'tenant/use-case'."
+    name: Label = Field("", max_length=100, description="What the key is for, e.g. the application's name.")
+    role: Annotated[Role, Lax] = Role.APP
+    use_case: (
+        Annotated[UseCaseId | str, one_of(f"a use case id (1 to {MAX_ROW_ID}) or 'tenant/use-case'")] | None
+    ) = Field(None, description="The use case of an app key: its id, or 'tenant/use-case'.")
+    expires_in_days: int | None = Field(None, ge=1, le=MAX_KEY_DAYS)
+    expires_at: Annotated[AwareDatetime, Lax, BeforeValidator(_no_unix_time)] | None = Field(
+        None, description=f"At most {MAX_KEY_DAYS} days ahead."
     )
-    expires_in_days: int | None = Field(None, ge=1, le=3650)
-    expires_at: AwareDatetime | None = None
     quotas: Quotas = Field(default_factory=Quotas)
 
     @model_validator(mode="after")

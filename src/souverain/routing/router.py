@@ -67,7 +67,7 @@ class Router:
             raise NotFound(f"The model {alias!r} does not exist.", param="model", code="model_not_found")
         if model.type != kind:
             raise InvalidRequest(
-                f"The model {alias!r} is a {model.type} model, not a {kind} model.",
+                f"The model {alias!r} is {_article(model.type)} model, not {_article(kind)} model.",
                 param="model",
                 code="wrong_model_type",
             )
@@ -166,3 +166,7 @@ async def _aclose(iterator: AsyncIterator[Any]) -> None:
     close = getattr(iterator, "aclose", None)
     if close is not None:
         await close()
+
+
+def _article(word: str) -> str:
+    return f"an {word}" if word[:1] in ("a", "e", "i", "o", "u") else f"a {word}"

@@ -8,6 +8,9 @@ from datetime import UTC, datetime
 from sqlalchemy import DateTime, Integer, String, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
+MAX_ROW_ID = 2**31 - 1
+"""The largest id an ``Integer`` primary key holds on every supported database (PostgreSQL: 32 bits)."""
+
 
 class Base(DeclarativeBase):
     """Base class of all souverain tables (their schema is created by migrations, not by metadata)."""
