@@ -87,6 +87,25 @@ def test_export_and_erase_cover_messages_and_tickets(database: Database) -> None
     assert store.export_conversation("ministry", keep.conversation_id) is not None
 
 
+def test_tickets_go_with_their_conversations_retention(database: Database) -> None:
+    clock = Clock()
+    store = ConversationStore(database.sessions, clock)
+    handovers = HandoverStore(database.sessions, clock)
+    handovers.create(OWNER, store.open(OWNER, "c-h", "fr"), "fr", "Ma question")
+    clock.now += timedelta(days=31)
+    assert store.purge_expired() == 1
+    assert _count(database, HandoverTicket) == 0
+
+
+def test_export_and_erase_by_use_case_leave_another_use_cases_conversation(database: Database) -> None:
+    store = ConversationStore(database.sessions)
+    store.add_exchange(store.open(OWNER, "c-1", "fr"), "Question", "fr", Answer("Réponse", [], True))
+    assert store.export_conversation("ministry", "c-1", "other-use-case") is None
+    assert store.erase_conversation("ministry", "c-1", "other-use-case") == 0
+    assert store.export_conversation("ministry", "c-1", "assistant") is not None
+    assert store.erase_conversation("ministry", "c-1", "assistant") == 3
+
+
 def test_one_conversation_id_belongs_to_one_use_case(database: Database) -> None:
     store = ConversationStore(database.sessions)
     store.open(OWNER, "c-shared", "fr")

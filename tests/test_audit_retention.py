@@ -11,12 +11,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
-from souverain.audit import retention
+from souverain.audit import retained, retention
 from souverain.audit.checkpoints import Checkpointer, stored_checkpoints
 from souverain.audit.models import EVENTS
 from souverain.audit.store import AuditStore
 from souverain.audit.verify import verify
 from souverain.events import Event
+from souverain.gdpr.audit_records import clear_events_about
 from souverain.governance.models import UseCase
 from souverain.settings import AuditSettings
 from tests.audit_support import backdate, open_store, sample_event, souverain, write_config
@@ -113,3 +114,21 @@ def test_a_second_purge_removes_nothing_more_and_is_recorded_too(tmp_path: Path)
         later = retention.purge(store, AuditSettings(), actor="test", now=NOW + timedelta(days=200))
         assert later.ranges == [[4, 5]]  # a month and 183 days on, the recent and high-risk ones go too
         assert verify(store, stored_checkpoints(store)).intact
+
+
+def test_identifiers_an_erasure_kept_go_with_their_events_retention(tmp_path: Path) -> None:
+    with open_store(f"sqlite:///{tmp_path / 'audit.db'}", tmp_path / "data") as store:
+        provision(store.database.sessions, tenant="ministry", use_case="assistant")  # 30 days
+        both = "subj_" + "a" * 32 + " subj_" + "b" * 32
+        event = sample_event(1, tenant="ministry", use_case="assistant", subject=both)
+        backdate(store, NOW - timedelta(days=10), [event])
+        with store.writing() as connection:
+            assert clear_events_about(connection, ["subj_" + "a" * 32], NOW) == [1]
+        with store.database.engine.connect() as connection:
+            assert retained.retained(connection, [1]) == {1: {"subj_" + "b" * 32}}
+        retention.purge(store, AuditSettings(), actor="test", now=NOW + timedelta(days=10))
+        with store.database.engine.connect() as connection:
+            assert retained.retained(connection, [1]) == {1: {"subj_" + "b" * 32}}  # within retention
+        retention.purge(store, AuditSettings(), actor="test", now=NOW + timedelta(days=25))
+        with store.database.engine.connect() as connection:
+            assert retained.retained(connection, [1]) == {}

@@ -127,6 +127,20 @@ async def test_text_pseudonymized_by_the_endpoint_is_restored_in_chat(gw: Gatewa
     assert answer.json()["choices"][0]["message"]["content"] == f"Réponse : {CANARY}"
 
 
+async def test_another_use_case_of_the_tenant_never_opens_the_vault(gw: Gateway) -> None:
+    key = await gw.key("pseudonymize")
+    sibling = await gw.key("pseudonymize", name="sibling")  # same tenant, another use case
+    body = {"text": f"Écrire à {EMAIL}.", "conversation_id": "shared-id"}
+    r = await gw.client.post("/v1/privacy/pseudonymize", json=body, headers=bearer(key))
+    assert r.json()["text"] == "Écrire à <EMAIL_1>."
+    headers = {"X-Conversation-Id": "shared-id"}
+    r = await gw.chat(sibling, "Recopie : <EMAIL_1>", headers=headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["choices"][0]["message"]["content"] == "Réponse : Recopie : <EMAIL_1>"
+    r = await gw.chat(key, "Recopie : <EMAIL_1>", headers=headers)  # the use case's own key does
+    assert r.json()["choices"][0]["message"]["content"] == f"Réponse : Recopie : {EMAIL}"
+
+
 async def test_redact_is_irreversible(gw: Gateway) -> None:
     key = await gw.key("redact")
     r = await gw.chat(key, f"Je suis {NAME}, matricule {MATRICULE}.")

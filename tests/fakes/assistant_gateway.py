@@ -26,6 +26,7 @@ from souverain.events import Event, MemorySink
 from souverain.governance.models import UsageRecord, UseCase
 from souverain.governance.quota_memory import InMemoryLimiter
 from souverain.knowledge.types import Retriever
+from souverain.privacy.subject_record import SubjectRecorder
 from souverain.settings import (
     AssistantSettings,
     BackendSettings,
@@ -133,7 +134,12 @@ def wire_assistant(app: FastAPI, retriever: Retriever, options: AssistantOptions
     if not any(getattr(route, "path", None) == "/v1/assistant/chat" for route in app.routes):
         app.include_router(assistant_routes.router)
     services: Services = app.state.services
-    assistant = build_assistant(services.database, services.chat, services.events, retriever, options)
+    privacy = services.privacy
+    budget = services.settings.privacy.detection_budget_ms
+    recorder = SubjectRecorder(services.detector, privacy.subjects, privacy.links, budget)
+    assistant = build_assistant(
+        services.database, services.chat, services.events, retriever, recorder, options
+    )
     object.__setattr__(services, "assistant", assistant)  # the field the lead adds to Services
 
 

@@ -1,7 +1,8 @@
 """The GDPR API: subject access export, erasure, and the register of processing activities.
 
-The subject travels in the request body, never in the URL (URLs end up in access logs). Export is for
-admin and auditor keys, erasure for admin keys only; both are recorded in the audit trail.
+The subject travels in the request body, never in the URL (URLs end up in access logs). Export by the
+person's identifier and erasure are for admin keys; auditor keys export by pseudonymous identifier only,
+which never returns clear values. Both are recorded in the audit trail.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from souverain.api.admin_routes import RegistryDep
 from souverain.api.auth import AdminPrincipal, ReaderPrincipal
 from souverain.api.deps import ServicesDep
-from souverain.errors import BackendUnavailable
+from souverain.errors import BackendUnavailable, Forbidden
 from souverain.gdpr import register
 from souverain.gdpr.rights import SubjectRights
+from souverain.gdpr.subject import is_pseudonymous
+from souverain.governance.principal import Role
 from souverain.governance.registry import Registry
 from souverain.state import Services
 
@@ -36,10 +39,12 @@ class SubjectRequest(BaseModel):
     )
 
 
-def get_rights(services: ServicesDep) -> SubjectRights:
-    """The rights service; unavailable (503) when the audit trail is not the application's own."""
+async def get_rights(services: ServicesDep) -> SubjectRights:
+    """The rights service; unavailable (503) when the audit trail is not the application's own. Usage
+    records still queued are written first: a request made just before is exported or erased too."""
     if services.rights is None:
         raise BackendUnavailable("Subject rights need the audit trail, which is not available.")
+    await services.usage.flush()
     return services.rights
 
 
@@ -50,7 +55,20 @@ RightsDep = Annotated[SubjectRights, Depends(get_rights)]
 async def export_subject(
     body: SubjectRequest, principal: ReaderPrincipal, rights: RightsDep
 ) -> dict[str, Any]:
-    """Everything held about a person, by store (recorded as a ``gdpr.export`` event first)."""
+    """The person's own records, by store (recorded as a ``gdpr.export`` event first).
+
+    Least privilege: only an admin key may name the person by an identifier (a matricule, an e-mail
+    address...), and gets back that identifier's values only, never other people's. Named by its
+    pseudonymous ``subj_`` identifier (auditor or admin), the export holds no clear value at all: the
+    auditor reads the trail, and re-identifying the people it names is not reading.
+    """
+    if principal.role is not Role.ADMIN and not is_pseudonymous(body.subject):
+        raise Forbidden(
+            "An auditor key exports by pseudonymous subject identifier (subj_...) only; naming the person "
+            "needs an admin key.",
+            code="insufficient_role",
+            param="subject",
+        )
     return await anyio.to_thread.run_sync(rights.export, body.subject, principal.key_prefix)
 
 

@@ -3,8 +3,10 @@
 ``analyze`` returns the entities of a text as character spans and types (never the values);
 ``pseudonymize`` returns the text with typed placeholders and the handle of the conversation's vault:
 send its ``conversation_id`` as ``X-Conversation-Id`` with chat requests, and the placeholders in the
-model's answers are restored. Both fail closed (503 ``privacy_unavailable``) and both are recorded as
-events carrying the entity types and counts only.
+model's answers are restored (with a key of the same use case: vaults are per use case). The people whose
+identifying values a stored vault holds are linked to it, as on the chat path, so that subject access and
+erasure find it. Both fail closed (503 ``privacy_unavailable``) and both are recorded as events carrying
+the entity types and counts only (and, for ``pseudonymize``, the pseudonymous subject identifiers).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import asyncio
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, TypeVar
 
@@ -25,9 +28,10 @@ from souverain.errors import Forbidden, SouverainError
 from souverain.events import Event, emit_or_refuse
 from souverain.governance.principal import Principal, UseCaseView
 from souverain.privacy.budget import detect
-from souverain.privacy.entities import Entity
+from souverain.privacy.entities import Entity, EntityType
+from souverain.privacy.subjects import event_subject
 from souverain.privacy.transform import pseudonymize
-from souverain.privacy.vault import check_conversation_id
+from souverain.privacy.vault import check_conversation_id, vault_scope
 from souverain.state import Services
 
 router = APIRouter(prefix="/v1/privacy", tags=["privacy"])
@@ -78,6 +82,15 @@ class PseudonymizeResponse(BaseModel):
     vault: VaultHandle
 
 
+@dataclass(frozen=True)
+class Found:
+    """What an operation found: the entities (their types and counts go on the event) and the
+    pseudonymous identifiers of the people its stored vault now holds values of."""
+
+    entities: Sequence[Entity] = ()
+    subjects: Sequence[str] = ()
+
+
 def _use_case(principal: Principal) -> UseCaseView:
     if principal.use_case is None:
         raise Forbidden("This key is not bound to a use case.", code="no_use_case")
@@ -89,13 +102,13 @@ async def _recorded(
     request: Request,
     action: str,
     principal: Principal,
-    operation: Callable[[], Awaitable[tuple[T, Sequence[Entity]]]],
+    operation: Callable[[], Awaitable[tuple[T, Found]]],
 ) -> T:
     """Run ``operation`` and record its outcome (types and counts only) before answering."""
     try:
         result, found = await operation()
     except SouverainError as exc:
-        await _record(services, request, action, principal, [], exc.status_code)
+        await _record(services, request, action, principal, Found(), exc.status_code)
         raise
     await _record(services, request, action, principal, found, 200)
     return result
@@ -106,10 +119,10 @@ async def _record(
     request: Request,
     action: str,
     principal: Principal,
-    found: Sequence[Entity],
+    found: Found,
     status: int,
 ) -> None:
-    counts = Counter(e.type.value for e in found)
+    counts = Counter(e.type.value for e in found.entities)
     use_case = principal.use_case
     event = Event(
         action=action,
@@ -121,6 +134,7 @@ async def _record(
         purpose=use_case.purpose if use_case else None,
         status=status,
         entity_types=tuple(sorted(counts)),
+        subject=event_subject(found.subjects),
         details={"entity_counts": dict(sorted(counts.items()))},
     )
     await emit_or_refuse(services.events, event)
@@ -132,26 +146,44 @@ async def _detect(services: Services, body: AnalyzeRequest) -> list[Entity]:
     return found
 
 
-async def _analyze(services: Services, body: AnalyzeRequest) -> tuple[AnalyzeResponse, list[Entity]]:
+async def _analyze(services: Services, body: AnalyzeRequest) -> tuple[AnalyzeResponse, Found]:
     found = await _detect(services, body)
-    return AnalyzeResponse(entities=[EntityOut.of(e) for e in found]), found
+    return AnalyzeResponse(entities=[EntityOut.of(e) for e in found]), Found(found)
 
 
 async def _pseudonymize(
     services: Services, principal: Principal, body: PseudonymizeRequest
-) -> tuple[PseudonymizeResponse, list[Entity]]:
-    tenant = str(_use_case(principal).tenant_id)
+) -> tuple[PseudonymizeResponse, Found]:
+    use_case = _use_case(principal)
+    scope = vault_scope(use_case.tenant_id, use_case.id)
     conversation = body.conversation_id or uuid.uuid4().hex
     check_conversation_id(conversation, param="conversation_id")
     found = await _detect(services, body)
     items = [(e.value(body.text), e.type) for e in found]
-    vault = await asyncio.to_thread(services.vault.assign, tenant, conversation, items)
+    vault = await asyncio.to_thread(services.vault.assign, scope, conversation, items)
+    subjects = await _link_subjects(services, use_case, scope, conversation, items)
     response = PseudonymizeResponse(
         text=pseudonymize(body.text, found, vault),
         entities=[EntityOut.of(e) for e in found],
         vault=VaultHandle(conversation_id=conversation, expires_at=vault.expires_at),
     )
-    return response, found
+    return response, Found(found, subjects)
+
+
+async def _link_subjects(
+    services: Services,
+    use_case: UseCaseView,
+    scope: str,
+    conversation: str,
+    items: Sequence[tuple[str, EntityType]],
+) -> list[str]:
+    """Link the people the vault now holds values of to it, as the chat path does, so that subject access
+    and erasure find the vault; their pseudonymous identifiers go on the event."""
+    subjects = services.privacy.subjects.subjects_of(items)
+    if subjects:
+        links = services.privacy.links
+        await asyncio.to_thread(links.link, scope, conversation, subjects, use_case.retention_days)
+    return subjects
 
 
 @router.post("/analyze")

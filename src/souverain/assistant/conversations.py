@@ -180,10 +180,20 @@ class ConversationStore:
             )
             session.commit()
 
-    def export_conversation(self, tenant: str, conversation_id: str) -> dict[str, Any] | None:
-        """Everything stored about one conversation of a tenant (subject access); None when there is none."""
+    def _owned(
+        self, session: Session, tenant: str, conversation_id: str, use_case: str | None
+    ) -> Conversation | None:
+        """The conversation, if it is the use case's (any use case's when ``use_case`` is None)."""
+        row = self._find(session, tenant, conversation_id)
+        return row if row is not None and use_case in (None, row.use_case) else None
+
+    def export_conversation(
+        self, tenant: str, conversation_id: str, use_case: str | None = None
+    ) -> dict[str, Any] | None:
+        """Everything stored about one conversation of a tenant (and use case, when given) for subject
+        access; None when there is none."""
         with self.sessions() as session:
-            row = self._find(session, tenant, conversation_id)
+            row = self._owned(session, tenant, conversation_id, use_case)
             if row is None:
                 return None
             messages = session.scalars(
@@ -205,10 +215,11 @@ class ConversationStore:
                 "handovers": [_ticket(t) for t in tickets],
             }
 
-    def erase_conversation(self, tenant: str, conversation_id: str) -> int:
-        """Delete a conversation with its messages and tickets; returns how many rows went."""
+    def erase_conversation(self, tenant: str, conversation_id: str, use_case: str | None = None) -> int:
+        """Delete a conversation of a tenant (and use case, when given) with its messages and tickets;
+        returns how many rows went."""
         with self.sessions() as session:
-            row = self._find(session, tenant, conversation_id)
+            row = self._owned(session, tenant, conversation_id, use_case)
             if row is None:
                 return 0
             removed = _rowcount(session.execute(delete(Message).where(Message.conversation == row.id)))

@@ -10,6 +10,7 @@ from souverain.assistant.service import AssistantOptions, AssistantService
 from souverain.events import EventSink
 from souverain.gateway.chat import ChatService
 from souverain.knowledge.types import Retriever
+from souverain.privacy.subject_record import SubjectRecorder
 from souverain.storage.database import Database
 
 
@@ -18,17 +19,20 @@ def build_assistant(
     chat: ChatService,
     events: EventSink,
     retriever: Retriever,
+    subjects: SubjectRecorder,
     options: AssistantOptions | None = None,
     confidence: RetrievalConfidence | None = None,
     refusals: Refusals | None = None,
 ) -> AssistantService:
-    """The assistant over the application's database, chat service, event sink and knowledge retriever."""
+    """The assistant over the application's database, chat service, event sink and knowledge retriever;
+    ``subjects`` links the people hand-over questions identify to their conversation."""
     return AssistantService(
         retriever=retriever,
         chat=chat,
         conversations=ConversationStore(database.sessions),
         handovers=HandoverStore(database.sessions),
         events=events,
+        subjects=subjects,
         options=options,
         confidence=confidence,
         refusals=refusals,

@@ -34,6 +34,9 @@ from souverain.gateway.chat import ChatService, ChatStream
 from souverain.governance.principal import Principal
 from souverain.knowledge.types import Retriever, Scope, SearchHit, SearchRequest
 from souverain.pipeline.call import Call
+from souverain.privacy.subject_record import SubjectRecorder
+from souverain.privacy.subjects import event_subject
+from souverain.privacy.vault import vault_scope
 from souverain.protocol.chat import ChatCompletionRequest
 from souverain.routing.router import Target
 
@@ -115,6 +118,7 @@ class AssistantService:
         conversations: ConversationStore,
         handovers: HandoverStore,
         events: EventSink,
+        subjects: SubjectRecorder,
         options: AssistantOptions | None = None,
         confidence: RetrievalConfidence | None = None,
         refusals: Refusals | None = None,
@@ -125,6 +129,7 @@ class AssistantService:
         self.conversations = conversations
         self.handovers = handovers
         self.events = events
+        self.subjects = subjects
         self.options = options or AssistantOptions()
         self.confidence = confidence or RetrievalConfidence()
         self.refusals = refusals or Refusals()
@@ -169,9 +174,24 @@ class AssistantService:
         """A ticket in the staff queue for this conversation (started if it does not exist yet)."""
         owner = Owner.of(principal)
         conversation = await asyncio.to_thread(self.conversations.open, owner, conversation_id, language)
+        subjects = await self._link_subjects(principal, conversation, question)
         ticket = await asyncio.to_thread(self.handovers.create, owner, conversation, language, question)
-        await self._emit(principal, request_id, "assistant.handover", {"language": language})
+        details = {"language": language}
+        await self._emit(
+            principal, request_id, "assistant.handover", details, subject=event_subject(subjects)
+        )
         return ticket
+
+    async def _link_subjects(
+        self, principal: Principal, conversation: ConversationRef, text: str
+    ) -> list[str]:
+        """Link the people ``text`` identifies to the conversation (as the chat path does), so that their
+        access and erasure requests find it and its tickets; refuses (503) when detection fails."""
+        use_case = principal.use_case
+        assert use_case is not None  # Owner.of refused keys without one
+        scope = vault_scope(use_case.tenant_id, use_case.id)
+        keep_days = use_case.retention_days
+        return await self.subjects.link(scope, conversation.conversation_id, text, keep_days)
 
     async def queue(self, principal: Principal, request_id: str, status: Status | None) -> list[Ticket]:
         """The staff queue: a tenant's staff see their tenant's tickets, platform staff every ticket."""
@@ -348,6 +368,7 @@ class AssistantService:
         action: str,
         details: dict[str, Any],
         provenance: Provenance | None = None,
+        subject: str | None = None,
     ) -> None:
         use_case = principal.use_case
         event = Event(
@@ -355,6 +376,7 @@ class AssistantService:
             outcome="success",
             request_id=request_id,
             actor=principal.key_prefix,
+            subject=subject,
             tenant=use_case.tenant if use_case else None,
             use_case=use_case.name if use_case else None,
             purpose=use_case.purpose if use_case else None,

@@ -6,7 +6,8 @@ case. Clearing a personal field leaves its keyed digest, which is what the leaf 
 and the tree verify as before. The clearing and the event recording it (counts and sequence ranges, never
 values) are committed in one transaction: a verifier treats a cleared field that no such record covers
 as tampering. On SQLite, ``secure_delete`` overwrites the old values and the write-ahead log is then
-checkpointed and truncated, so that they are gone from the files.
+checkpointed and truncated, so that they are gone from the files. The identifiers an erasure kept for the
+other people of an event it cleared (``retained.py``) go at the same retention as the event.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, and_, or_, select, text, update
 
-from souverain.audit import canonical
+from souverain.audit import canonical, retained
 from souverain.audit.models import EVENTS
+from souverain.audit.retained import Expired
 from souverain.audit.store import AuditStore, append_records
 from souverain.audit.verify import CLEARED_KEY
 from souverain.events import Event
@@ -107,6 +109,15 @@ def _clear(connection: Connection, policy: Policy, now: datetime) -> list[int]:
     return list(connection.scalars(statement))
 
 
+def _past_retention(known: dict[tuple[str, str], int], settings: AuditSettings, now: datetime) -> Expired:
+    def expired(tenant: str | None, use_case: str | None, created_at: datetime) -> bool:
+        days = known.get((tenant or "", use_case or ""), settings.default_retention_days)
+        created = created_at if created_at.tzinfo is not None else created_at.replace(tzinfo=UTC)
+        return created < now - timedelta(days=days)
+
+    return expired
+
+
 def purge(store: AuditStore, settings: AuditSettings, actor: str, now: datetime | None = None) -> PurgeReport:
     """Apply every use case's retention and record the purge as an audit event."""
     now = now or datetime.now(UTC)
@@ -126,6 +137,7 @@ def purge(store: AuditStore, settings: AuditSettings, actor: str, now: datetime 
                     }
                 )
         report.events, report.ranges = len(cleared), seq_ranges(cleared)
+        retained.expire(connection, _past_retention(_policies(connection, settings), settings, now))
         event = _purge_event(actor, report)
         [report.seq] = append_records(connection, [store.record(event)])
     compact(store)

@@ -1,5 +1,12 @@
 """Subject access and erasure across every store, each recorded in the audit trail.
 
+An export holds the subject's own records only: their audit events (naming no one else), the usage
+records of those requests, their stored conversations, and of the vaults of their conversations only the
+values of the identifier the requester gave. Asked by a pseudonymous identifier (``subj_...``), it holds
+no clear value at all: the identifier comes from the trail, and the trail must not become a way back to
+the people it names. Erasing one person leaves the others' records theirs: a shared vault keeps their
+values, a shared request its usage record, a shared event their identifiers (``audit/retained.py``).
+
 An export is recorded before it is handed over (if the event cannot be written, nothing is returned). An
 erasure removes the subject's records from every source, then clears the personal fields of the subject's
 audit events and appends its own ``gdpr.erase`` event in one transaction: the event lists the counts and
@@ -21,7 +28,7 @@ from souverain.audit.verify import CLEARED_KEY
 from souverain.events import Event
 from souverain.gdpr.audit_records import ERASED_COLUMNS, clear_events_about, events_about
 from souverain.gdpr.sources import SubjectSource
-from souverain.gdpr.subject import Subject, subject_ids
+from souverain.gdpr.subject import RequestRef, Subject, is_pseudonymous, subject_ids
 from souverain.privacy.detector import Detector
 from souverain.privacy.subject_links import SubjectLinks
 from souverain.privacy.subjects import SubjectKeys, event_subject
@@ -59,11 +66,12 @@ class SubjectRights:
         self.sources = list(sources)
 
     def resolve(self, query: str) -> tuple[Subject, list[dict[str, Any]]]:
-        """The subject ``query`` designates, with its audit events (whose request ids lead to usage)."""
+        """The subject ``query`` designates, with its audit events (whose requests lead to usage)."""
         ids = subject_ids(query, self.keys, self.detector)
-        events = events_about(self.store.database.engine, ids)
-        request_ids = tuple(dict.fromkeys(event["request_id"] for event in events))
-        subject = Subject(tuple(ids), tuple(self.links.conversations(ids)), request_ids)
+        events, shared = events_about(self.store.database.engine, ids)
+        requests = tuple(dict.fromkeys(_request(event, event["seq"] in shared) for event in events))
+        conversations = tuple(self.links.conversations(ids))
+        subject = Subject(tuple(ids), conversations, requests, by_identifier=not is_pseudonymous(query))
         return subject, events
 
     def export(self, query: str, actor: str) -> dict[str, Any]:
@@ -110,3 +118,8 @@ class SubjectRights:
             subject=subject,
             details=details,
         )
+
+
+def _request(event: dict[str, Any], shared: bool) -> RequestRef:
+    """The request an event records, as its usage record names it (the actor is the key's prefix)."""
+    return RequestRef(event["request_id"], event["tenant"], event["use_case"], event["actor"], shared)

@@ -19,12 +19,36 @@ _MAX_QUERY = 200
 
 
 @dataclass(frozen=True)
+class RequestRef:
+    """A request the subject's audit events name, as its usage record knows it.
+
+    The request id alone does not designate one request (a client may choose it, and two tenants may
+    choose the same one): it is only ever matched together with the tenant, use case and key."""
+
+    request_id: str
+    tenant: str | None
+    use_case: str | None
+    key_prefix: str | None
+    shared: bool = False  # the request was about other people too: its records are theirs as well
+
+
+@dataclass(frozen=True)
 class Subject:
-    """The person's subject identifiers, the conversations they appear in, and their requests' ids."""
+    """The person's subject identifiers, the conversations they appear in, and their requests.
+
+    ``by_identifier`` says whether the requester gave the person's identifier itself (a matricule, an
+    e-mail address...) rather than a pseudonymous ``subj_`` identifier: only then may an export hold
+    clear values, and only those of that identifier."""
 
     ids: tuple[str, ...]
     conversations: tuple[Conversation, ...] = ()
-    request_ids: tuple[str, ...] = field(default=(), repr=False)
+    requests: tuple[RequestRef, ...] = field(default=(), repr=False)
+    by_identifier: bool = False
+
+
+def is_pseudonymous(query: str) -> bool:
+    """Whether ``query`` names the subject by a pseudonymous identifier (``subj_...``)."""
+    return is_subject_id(query.strip())
 
 
 def subject_ids(query: str, keys: SubjectKeys, detector: Detector) -> list[str]:

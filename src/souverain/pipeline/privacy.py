@@ -6,8 +6,9 @@ external zone receives pseudonymised text at least" is applied to every backend 
 to: if any cleared route of the model is external, ``off`` and ``detect`` become ``pseudonymize``.
 Detection covers every message's text (string content, text parts, tool-call arguments) and the ``user``
 field of chat requests, and every embeddings input. A chat request's vault is the conversation's when the
-client sends ``X-Conversation-Id`` (the route puts it in ``call.notes["conversation_id"]``), else one that
-lives for this request only. Only entity types and counts are noted on the call (for events); values are
+client sends ``X-Conversation-Id`` (the route puts it in ``call.notes["conversation_id"]``), scoped to the
+use case (another use case's key sending the same id gets another vault), else one that lives for this
+request only. Only entity types and counts are noted on the call (for events); values are
 never logged. Any failure refuses the request (fail closed): ``DetectionError`` is 503
 ``privacy_unavailable``.
 """
@@ -33,6 +34,7 @@ from souverain.privacy.restore import Restorer
 from souverain.privacy.subject_links import SubjectLinks
 from souverain.privacy.subjects import SubjectKeys
 from souverain.privacy.transform import pseudonymize, redact
+from souverain.privacy.vault import vault_scope
 from souverain.privacy.vault_store import VaultStore
 from souverain.settings import PrivacySettings, Zone
 
@@ -158,7 +160,8 @@ class PrivacyStage:
         slots = text_slots(call)
         found = await detect(self.detector, [s.text for s in slots], self.settings.detection_budget_ms)
         annotate(call, found)
-        await self._note_subjects(call, use_case.tenant_id, use_case.retention_days, slots, found)
+        scope = vault_scope(use_case.tenant_id, use_case.id)
+        await self._note_subjects(call, scope, use_case.retention_days, slots, found)
         logger.debug("privacy %s: %s", policy.value, call.notes["entity_counts"])
         if policy is PrivacyPolicy.DETECT:
             return
@@ -169,10 +172,10 @@ class PrivacyStage:
                 if entities:
                     slot.write(redact(slot.text, entities))
             return
-        await self._pseudonymize(call, str(use_case.tenant_id), slots, found)
+        await self._pseudonymize(call, scope, slots, found)
 
     async def _note_subjects(
-        self, call: Call, tenant_id: int, keep_days: int, slots: list[TextSlot], found: list[list[Entity]]
+        self, call: Call, scope: str, keep_days: int, slots: list[TextSlot], found: list[list[Entity]]
     ) -> None:
         """Note who the request is about (pseudonymous identifiers), and link them to its conversation."""
         values = (
@@ -184,10 +187,10 @@ class PrivacyStage:
         call.notes["subjects"] = subjects
         conversation = call.notes.get("conversation_id")
         if conversation is not None:
-            await asyncio.to_thread(self.links.link, str(tenant_id), conversation, subjects, keep_days)
+            await asyncio.to_thread(self.links.link, scope, conversation, subjects, keep_days)
 
     async def _pseudonymize(
-        self, call: Call, tenant: str, slots: list[TextSlot], found: list[list[Entity]]
+        self, call: Call, scope: str, slots: list[TextSlot], found: list[list[Entity]]
     ) -> None:
         """Replace values by the vault's placeholders; a chat answer gets them restored."""
         conversation = call.notes.get("conversation_id") if call.action == "chat.completion" else None
@@ -196,7 +199,7 @@ class PrivacyStage:
         ]
         if not items and conversation is None:
             return
-        vault = await asyncio.to_thread(self.vault.assign, tenant, conversation, items)
+        vault = await asyncio.to_thread(self.vault.assign, scope, conversation, items)
         for slot, entities in zip(slots, found, strict=True):
             if entities:
                 slot.write(pseudonymize(slot.text, entities, vault))

@@ -1,11 +1,12 @@
 """Which stored conversations hold a person's data: links from subject identifiers to conversation vaults.
 
 When a request of a conversation carries an identifying value, the conversation's vault handle is linked to
-the value's pseudonymous subject identifier, with the tenant and conversation id sealed beside it (the
-table holds nothing readable). An access or erasure request follows the links to the vaults and to the
-conversations kept by other stores. Links expire with the vault they point at (or with the conversation, if
-it is kept longer): reads ignore expired links, and they are purged in bulk as links are recorded, at most
-once a minute by default. The methods do blocking database work: call them off the event loop.
+the value's pseudonymous subject identifier, with the vault's scope (tenant and use case) and conversation
+id sealed beside it (the table holds nothing readable). An access or erasure request follows the links to
+the vaults and to the conversations kept by other stores. Links expire with the vault they point at (or
+with the conversation, if it is kept longer): reads ignore expired links, and they are purged in bulk as
+links are recorded, at most once a minute by default. The methods do blocking database work: call them
+off the event loop.
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ class SubjectLink(Base):
 
 @dataclass(frozen=True)
 class Conversation:
-    """A conversation a subject appears in: its tenant (as the vault knows it) and id, and vault handle."""
+    """A conversation a subject appears in: its vault scope (``tenant``: tenant and use case, as the vault
+    knows them), its id, and its vault handle."""
 
     tenant: str
     conversation_id: str
@@ -112,6 +114,14 @@ class SubjectLinks:
                 tenant, conversation_id = self.cipher.open_locator(locator)
                 found[handle] = Conversation(tenant, conversation_id, handle)
         return list(found.values())
+
+    def linked(self, handle: str) -> set[str]:
+        """The subjects live links tie to the conversation of vault ``handle``."""
+        with self.sessions() as session:
+            query = select(SubjectLink.subject).where(
+                SubjectLink.handle == handle, SubjectLink.expires_at > self.clock()
+            )
+            return set(session.scalars(query))
 
     def forget(self, session: Session, subjects: Sequence[str], handles: Sequence[str]) -> int:
         """Delete the subjects' links and every link to the given conversations (inside ``session``)."""

@@ -3,11 +3,13 @@
 A vault maps each detected value to a typed placeholder (``<PERSON_1>``, ``<LU_MATRICULE_1>``), the same
 value always to the same placeholder, so that a model can refer to "<PERSON_1>" consistently and the answer
 can be restored. At rest a vault is one AES-GCM ciphertext (``VaultCipher``): its key is derived from the
-``privacy.vault_key`` setting (or a key file generated under ``data_dir/keys``), and the tenant and the
-conversation id are its associated data, so a ciphertext moved to another conversation or tenant, or
-altered in any way, does not open. The expiry time is inside the ciphertext: changing the stored column
-does not extend a vault's life. An unreadable vault refuses the request as ``DetectionError`` (503
-``privacy_unavailable``): privacy fails closed. Values never leave this object except to restore answers.
+``privacy.vault_key`` setting (or a key file generated under ``data_dir/keys``), and its scope (the tenant
+and the use case, ``vault_scope``) and the conversation id are its associated data, so a ciphertext moved
+to another conversation, use case or tenant, or altered in any way, does not open. The expiry time is
+inside the ciphertext: changing the stored column does not extend a vault's life. An unreadable vault
+refuses the request as ``DetectionError`` (503 ``privacy_unavailable``): privacy fails closed. Values
+never leave this object except to restore answers and, to the person's own data-protection request, their
+own values.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import hmac
 import os
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -65,6 +68,20 @@ def check_conversation_id(value: str, param: str = CONVERSATION_HEADER) -> str:
     return value
 
 
+def vault_scope(tenant_id: int, use_case_id: int) -> str:
+    """Whose vaults these are: one use case of one tenant. The string is opaque to the vault (sealed in the
+    locators, bound as associated data), so a conversation id sent with a key of another use case, even of
+    the same tenant, names another vault and never restores this one's values."""
+    return f"{tenant_id}/{use_case_id}"
+
+
+def scope_ids(scope: str) -> tuple[int, int | None]:
+    """The tenant id and use-case id of a vault scope (scopes written before use cases were part of
+    them are the tenant id alone: use case None)."""
+    tenant, _, use_case = scope.partition("/")
+    return int(tenant), int(use_case) if use_case else None
+
+
 def normal_form(value: str, entity_type: EntityType) -> str:
     """What makes two spellings of a value the same value (separators, case, spacing)."""
     if entity_type in _COMPACTED:
@@ -102,13 +119,31 @@ class Vault:
         """Placeholder -> value, for restoring answers."""
         return dict(self._values)
 
+    def entries(self) -> list[tuple[str, EntityType, str]]:
+        """(placeholder, type, value) of every value, for subject access and erasure."""
+        return [(p, EntityType(t), self._values[p]) for (t, _), p in self._placeholders.items()]
+
+    def keep(self, wanted: Callable[[EntityType, str], bool]) -> int:
+        """Drop every value ``wanted(type, value)`` refuses; returns how many went. Placeholder numbers
+        are never given again: a dropped ``<EMAIL_2>`` still met in the conversation stays unrestored."""
+        gone = [
+            (key, p)
+            for key, p in self._placeholders.items()
+            if not wanted(EntityType(key[0]), self._values[p])
+        ]
+        for key, placeholder in gone:
+            del self._placeholders[key]
+            del self._values[placeholder]
+        return len(gone)
+
     def __len__(self) -> int:
         return len(self._values)
 
     def plaintext(self) -> bytes:
-        """The serialised mapping and expiry (what the cipher encrypts)."""
+        """The serialised mapping, numbering and expiry (what the cipher encrypts)."""
         entries = [[t, n, self._values[p], p] for (t, n), p in self._placeholders.items()]
-        return orjson.dumps({"expires_at": self.expires_at.timestamp(), "entries": entries})
+        document = {"expires_at": self.expires_at.timestamp(), "entries": entries, "counters": self._counters}
+        return orjson.dumps(document)
 
     @classmethod
     def parse(cls, plaintext: bytes, tenant: str, conversation_id: str | None, version: int) -> Vault:
@@ -119,6 +154,8 @@ class Vault:
             vault._placeholders[(entity_type, normal)] = placeholder
             vault._values[placeholder] = value
             number = int(placeholder.rsplit("_", 1)[1][:-1])
+            vault._counters[entity_type] = max(vault._counters.get(entity_type, 0), number)
+        for entity_type, number in data.get("counters", {}).items():  # absent from vaults sealed before
             vault._counters[entity_type] = max(vault._counters.get(entity_type, 0), number)
         return vault
 

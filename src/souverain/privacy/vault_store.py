@@ -123,6 +123,19 @@ class VaultStore:
             code="vault_busy",
         )
 
+    def keep(self, tenant: str, conversation_id: str, wanted: Callable[[EntityType, str], bool]) -> int:
+        """Drop from the conversation's vault every value ``wanted(type, value)`` refuses (an erasure in a
+        vault other people's values share); returns how many went."""
+        for _ in range(_ATTEMPTS):
+            vault = self.load(tenant, conversation_id)
+            gone = vault.keep(wanted)
+            if not gone or self._save(vault):
+                return gone
+        raise DetectionError(
+            "The pseudonymisation vault of this conversation is too busy; retry the request.",
+            code="vault_busy",
+        )
+
     def _save(self, vault: Vault) -> bool:
         """Write the vault if nobody else did since it was read; False on a lost race."""
         assert vault.conversation_id is not None
