@@ -187,7 +187,8 @@ def test_a_question_reaches_the_french_page_through_its_glossary(
     tmp_path: Path, language: str, lines: str, question: str
 ) -> None:
     glossary = Glossary.parse(language, lines)
-    with service_over(f"sqlite:///{tmp_path / 'kb.db'}", HashingEmbedder(), LEXICAL) as service:
+    config = dataclasses.replace(LEXICAL, glossary_languages=("de", "lb", "en"))  # English: a setting
+    with service_over(f"sqlite:///{tmp_path / 'kb.db'}", HashingEmbedder(), config) as service:
         service.create_collection(TENANT, "aides", Classification.PUBLIC, ["guichet"])
         service.ingest(TENANT, "aides", PAGES)
         service.retriever.glossaries = {language: glossary}.get
@@ -197,7 +198,7 @@ def test_a_question_reaches_the_french_page_through_its_glossary(
         # the same question without its language, or with the glossary turned off, shares no word with
         # the pages: nothing scores
         assert not any(hit.score for hit in service.search(READER, SearchRequest(question, ("aides",))))
-    off = dataclasses.replace(LEXICAL, glossary=False)
+    off = dataclasses.replace(config, glossary=False)
     with service_over(f"sqlite:///{tmp_path / 'off.db'}", HashingEmbedder(), off) as service:
         service.create_collection(TENANT, "aides", Classification.PUBLIC, ["guichet"])
         service.ingest(TENANT, "aides", PAGES)
@@ -222,3 +223,24 @@ def test_a_french_question_is_never_translated(tmp_path: Path) -> None:
         assert asked == []
         service.search(READER, SearchRequest("Verlust im Ausland", ("aides",), language="de-LU"))
         assert asked == ["de"]
+
+
+def test_english_questions_use_their_glossary_only_when_the_deployment_lists_english(tmp_path: Path) -> None:
+    asked: list[str] = []
+
+    def glossaries(language: str) -> Glossary | None:
+        asked.append(language)
+        return SMALL
+
+    for number, (languages, expected) in enumerate(
+        ((RetrievalConfig().glossary_languages, []), (("de", "en"), ["en"]))
+    ):
+        config = dataclasses.replace(LEXICAL, glossary_languages=languages)
+        with service_over(f"sqlite:///{tmp_path / f'{number}.db'}", HashingEmbedder(), config) as service:
+            service.create_collection(TENANT, "aides", Classification.PUBLIC, ["guichet"])
+            service.ingest(TENANT, "aides", PAGES)
+            service.retriever.glossaries = glossaries
+            asked.clear()
+            service.search(READER, SearchRequest("lost abroad", ("aides",), language="en"))
+            assert asked == expected, languages
+    assert RetrievalConfig().glossary_languages == ("de", "lb")

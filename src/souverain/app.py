@@ -38,7 +38,7 @@ from souverain.governance.auth import KeyAuthenticator
 from souverain.governance.principal import Principal, development_principal
 from souverain.governance.quota_factory import build_limiter
 from souverain.governance.quotas import Limiter
-from souverain.knowledge.service import build_knowledge_service
+from souverain.knowledge.service import build_knowledge_service, retrieval_config
 from souverain.pipeline.access import AccessStage
 from souverain.pipeline.events import EventStage
 from souverain.pipeline.privacy import PrivacyStage
@@ -47,6 +47,7 @@ from souverain.pipeline.stage import Pipeline, Stage
 from souverain.pipeline.usage import UsageStage, UsageWriter
 from souverain.privacy.detector import Detector
 from souverain.privacy.stores import PrivacyStores, open_privacy_stores
+from souverain.privacy.subject_record import SubjectRecorder
 from souverain.routing.health import HealthBoard, check_health, health_loop
 from souverain.routing.router import Router
 from souverain.settings import Settings
@@ -171,8 +172,14 @@ def create_app(
             await check_health(active, board)
             router = Router(settings.models, active, board)
             chat = ChatService(router, settings.server, pipeline)
-            knowledge = build_knowledge_service(database)  # its sentence encoder loads on first use
-            assistant = build_assistant(database, chat, sink, knowledge, assistant_options(settings))
+            # its sentence encoder loads on first use
+            knowledge = build_knowledge_service(database, retrieval=retrieval_config(settings.knowledge))
+            recorder = SubjectRecorder(
+                pii, stores.subjects, stores.links, settings.privacy.detection_budget_ms
+            )
+            assistant = build_assistant(
+                database, chat, sink, knowledge, recorder, assistant_options(settings)
+            )
             app.state.services = Services(
                 settings=settings,
                 backends=active,
@@ -228,6 +235,7 @@ def create_app(
     app.include_router(knowledge_routes.router)
     public = settings.assistant.public_use_case
     mount_web(app, notices=demo.NOTICES if public == demo.REFERENCE else None)
+    app.add_middleware(errors.UnexpectedErrorMiddleware)  # innermost: the request id is still set
     app.add_middleware(BodyLimitMiddleware, limit=settings.server.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
     return app

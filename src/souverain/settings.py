@@ -147,7 +147,9 @@ class GovernanceSettings(_Strict):
         None, description="Redis URL for quotas shared by several gateway processes; in-process if unset."
     )
     redis_prefix: str = Field("souverain", description="Prefix of every Redis key souverain writes.")
-    default_key_days: int = Field(365, ge=1, description="Validity of new keys when no expiry is given.")
+    default_key_days: int = Field(
+        365, ge=1, le=3650, description="Validity of new keys when no expiry is given (at most 3650 days)."
+    )
 
 
 class AuditSettings(_Strict):
@@ -229,6 +231,9 @@ class PrivacySettings(_Strict):
     )
 
 
+GlossaryLanguage = Literal["de", "en", "lb"]
+
+
 class KnowledgeSettings(_Strict):
     """The knowledge base and the demo collection of service-public.fr pages."""
 
@@ -239,6 +244,13 @@ class KnowledgeSettings(_Strict):
         "fetched by `make run`.",
     )
     demo_collection: str = Field("service-public", description="Name of the demo collection.")
+    glossaries: list[GlossaryLanguage] = Field(
+        default_factory=lambda: list[GlossaryLanguage](["de", "lb"]),
+        description="Languages whose questions (their language given) gain the French terms of their nouns "
+        "from the bundled glossaries before the search. English is left out by default: its glossary finds "
+        "the right pages more often, but the bundled 1.5B model then answered fewer English questions "
+        '(docs/benchmarks.md); add "en" for search without the assistant, or with a stronger model.',
+    )
 
 
 # France and its overseas departments and territories, which have ISO codes of their own ("La Réunion": RE):

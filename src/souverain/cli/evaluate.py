@@ -62,10 +62,11 @@ def run_retrieval(
 @contextmanager
 def open_retriever(settings: Settings) -> Iterator[Retriever]:
     """The knowledge base's hybrid retriever over the configured database, models loaded once."""
-    from souverain.knowledge.service import build_knowledge_service  # numpy and the encoder: only here
+    # numpy and the encoder: only here
+    from souverain.knowledge.service import build_knowledge_service, retrieval_config
 
     with open_database(settings) as database:
-        yield build_knowledge_service(database)
+        yield build_knowledge_service(database, retrieval=retrieval_config(settings.knowledge))
 
 
 @app.command("retrieval")

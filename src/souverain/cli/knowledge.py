@@ -22,7 +22,12 @@ from souverain.cli.common import load_settings
 from souverain.cli.governance import open_database, say
 from souverain.errors import NotFound, SouverainError
 from souverain.governance import demo
-from souverain.knowledge.service import KnowledgeService, build_knowledge_service, owner_scope
+from souverain.knowledge.service import (
+    KnowledgeService,
+    build_knowledge_service,
+    owner_scope,
+    retrieval_config,
+)
 from souverain.knowledge.types import SearchRequest
 from souverain.settings import Classification
 
@@ -45,7 +50,7 @@ def knowledge_service() -> Iterator[KnowledgeService]:
     settings = load_settings()
     try:
         with open_database(settings) as database:
-            yield build_knowledge_service(database)
+            yield build_knowledge_service(database, retrieval=retrieval_config(settings.knowledge))
     except SouverainError as exc:
         say(f"error: {exc.message}")
         raise typer.Exit(1) from None

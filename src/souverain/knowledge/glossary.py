@@ -20,7 +20,8 @@ phrase by phrase instead: at each word, the longest glossary phrase of up to fou
 (its last word also tried without a plural "s"), its function words never looked up alone. The English
 glossary is short and written by the project from the topics of the demo pages' titles, because a general
 dictionary gives a common English word many senses (a glossary built through pivot languages lowered the
-assistant's English recall, docs/benchmarks.md).
+assistant's English recall, docs/benchmarks.md). Which languages use their glossary is a deployment's
+setting (``[knowledge] glossaries``); English is not among the defaults.
 
 The German glossary (``glossaries/de-fr.tsv.gz``, built by ``tools/build_glossary.py``) comes from the
 FreeDict + WikDict German-French dictionary of Debian's ``dict-freedict-deu-fra`` (Wiktionary through DBnary,

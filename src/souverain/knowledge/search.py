@@ -65,9 +65,11 @@ class RetrievalConfig:
     # answers lost facts and refused more (its first sources changed); at 0 they are as before.
     foreign_page_weight: float = 0.0
     spelling: bool = True  # correct query terms that no page holds (not for a question in another language)
-    # a question in a language with a glossary (German, Luxembourgish, English) gains the pages' terms for
-    # its nouns (``glossary``)
+    # a question in a language with a glossary gains the pages' terms for its nouns (``glossary``), when its
+    # language is listed: English is not by default (its glossary finds the pages more often, but the bundled
+    # 1.5B model then answered fewer English questions: docs/benchmarks.md, Knowledge retrieval)
     glossary: bool = True
+    glossary_languages: tuple[str, ...] = ("de", "lb")
 
     @classmethod
     def lexical_only(cls, spelling: bool = True) -> RetrievalConfig:
@@ -165,7 +167,10 @@ class HybridRetriever:
         """The query with the pages' terms for its nouns, when it is in another language with a glossary."""
         if not self.config.glossary or language is None or not self.config.is_foreign(language):
             return query
-        return expanded(query, self.glossaries(primary_language(language)))
+        primary = primary_language(language)
+        if primary not in self.config.glossary_languages:
+            return query
+        return expanded(query, self.glossaries(primary))
 
     def _page_rankings(
         self,

@@ -19,7 +19,7 @@ from souverain.knowledge.index_sqlite import SqliteIndex
 from souverain.knowledge.ingest import Chunker, IngestConfig, Ingestor, IngestReport, ProgressCallback
 from souverain.knowledge.search import HybridRetriever, RetrievalConfig
 from souverain.knowledge.types import Scope, SearchHit, SearchRequest, SourceDocument
-from souverain.settings import Classification
+from souverain.settings import Classification, KnowledgeSettings
 from souverain.storage.database import Database
 
 
@@ -113,6 +113,11 @@ class KnowledgeService:
     def search(self, scope: Scope, request: SearchRequest) -> list[SearchHit]:
         """Hybrid search within the scope (the ``Retriever`` interface)."""
         return self.retriever.search(scope, request)
+
+
+def retrieval_config(settings: KnowledgeSettings) -> RetrievalConfig:
+    """The retrieval settings a deployment chooses (the rest are the tuned defaults)."""
+    return RetrievalConfig(glossary_languages=tuple(settings.glossaries))
 
 
 def build_knowledge_service(
