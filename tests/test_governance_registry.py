@@ -22,7 +22,7 @@ from souverain.governance.changes import Change
 from souverain.governance.models import ApiKey, Tenant, UsageRecord, UseCase
 from souverain.governance.principal import Role
 from souverain.governance.registry import Actor, Registry
-from souverain.governance.schemas import KeyCreate, TenantCreate, UseCaseCreate, UseCaseUpdate
+from souverain.governance.schemas import KeyCreate, Quotas, TenantCreate, UseCaseCreate, UseCaseUpdate
 from souverain.governance.usage import UsageFilter, UsageStore
 from souverain.settings import Settings
 from souverain.storage.database import Database
@@ -84,7 +84,7 @@ def last(events: MemorySink) -> Event:
 
 async def test_tenants_create_list_duplicate_delete(env: Env) -> None:
     created = await env.registry.create_tenant(
-        TenantCreate(name="mfin", display_name="Finances", quotas={"tokens_per_day": 1000}), ACTOR
+        TenantCreate(name="mfin", display_name="Finances", quotas=Quotas(tokens_per_day=1000)), ACTOR
     )
     assert created.quotas == {"tokens_per_day": 1000}
     assert last(env.events).action == "admin.tenant.create"
