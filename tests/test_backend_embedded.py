@@ -20,6 +20,7 @@ from souverain.backends.embedded import (
     CompletionFolder,
     EmbeddedBackend,
     clean_chunk,
+    engine_params,
     engine_request,
     raise_engine_error,
 )
@@ -248,3 +249,10 @@ def test_folded_stream_chunks_rebuild_tool_calls_and_usage() -> None:
     assert body["choices"][0]["finish_reason"] == "tool_calls"
     assert body["usage"] == {"prompt_tokens": 9, "completion_tokens": 4, "total_tokens": 13}
     assert (body["id"], body["created"], body["model"]) == ("chatcmpl-1", 7, "m")
+
+
+def test_past_prompts_are_kept_only_when_the_settings_say_so(tmp_path: Path) -> None:
+    settings = BackendSettings(kind="embedded", model_path=tmp_path / "m.gguf", sha256="0" * 64)
+    assert engine_params(tmp_path / "m.gguf", settings).cache_ram_mib == 0  # llama.cpp's own: 8192
+    cached = settings.model_copy(update={"prompt_cache_mib": 512})
+    assert engine_params(tmp_path / "m.gguf", cached).cache_ram_mib == 512

