@@ -55,7 +55,7 @@ def test_bootstrap_once_and_demo_keys_alone_on_stdout(env: dict[str, str]) -> No
     second = runner.invoke(app, ["admin", "bootstrap"], env=env)
     assert second.exit_code == 1
     assert second.stdout == ""
-    assert "already exists" in second.stderr
+    assert "still usable" in second.stderr
 
     demo = souverain(env, "admin", "demo")
     assert demo.returncode == 0, demo.stderr

@@ -275,13 +275,27 @@ async def test_a_change_failing_unexpectedly_is_recorded_beside_a_joined_trail(t
     assert tenants == 0
 
 
-async def test_bootstrap_runs_once(env: Env) -> None:
+async def test_bootstrap_runs_only_while_no_admin_key_is_usable(env: Env) -> None:
     first = await env.registry.bootstrap_admin(ACTOR)
     assert first.role is Role.ADMIN
     assert last(env.events).details["bootstrap"] is True
-    with pytest.raises(Conflict, match="already exists"):
+    with pytest.raises(Conflict, match="still usable"):
         await env.registry.bootstrap_admin(ACTOR)
     assert env.counts()[2] == 1
+    # the last usable admin key cannot be revoked: nobody could administer the installation any more
+    with pytest.raises(Conflict, match="last usable admin key") as refused:
+        await env.registry.revoke_key(first.prefix, ACTOR)
+    assert refused.value.code == "last_admin_key"
+    second = await env.registry.create_key(KeyCreate(name="relève", role=Role.ADMIN), ACTOR)
+    assert (await env.registry.revoke_key(first.prefix, ACTOR)).status == "revoked"
+    # every admin key expired (here: the remaining one, moved into the past): bootstrap is the way back in
+    with env.database.sessions.begin() as session:
+        key = session.scalar(select(ApiKey).where(ApiKey.prefix == second.prefix))
+        assert key is not None
+        key.expires_at = datetime.now(UTC) - timedelta(days=1)
+    again = await env.registry.bootstrap_admin(ACTOR)
+    assert again.role is Role.ADMIN
+    assert again.prefix not in (first.prefix, second.prefix)
 
 
 class BrokenSink:

@@ -1,7 +1,8 @@
 """The assistant endpoints: ``POST /v1/assistant/chat`` (JSON, or server-sent events when ``stream``) and
 ``POST /v1/assistant/handover`` (app keys, or the citizen page's configured use case for requests without
-a key), the staff queue ``GET /admin/handovers`` (admin, operator, auditor), and ``assistant_completion``,
-which answers ``/v1/chat/completions`` for the model ``assistant``.
+a key), the staff queue ``GET /admin/handovers`` (admin, operator; auditors see it without the questions,
+which hold the person's words in clear), and ``assistant_completion``, which answers
+``/v1/chat/completions`` for the model ``assistant``.
 
 A stream sends ``event: meta`` (conversation, notice, sources), ``event: delta`` (text) repeatedly, then
 ``event: done`` with the same object as the JSON reply; its ``answer`` is authoritative (an answer found
@@ -28,7 +29,7 @@ from souverain.assistant.language import Language
 from souverain.assistant.service import AssistantService, Question, StreamEvent
 from souverain.errors import BackendUnavailable
 from souverain.gateway import sse
-from souverain.governance.principal import Principal
+from souverain.governance.principal import Principal, Role
 from souverain.protocol.chat import ChatCompletionRequest
 from souverain.protocol.wire import WireModel, is_blank
 from souverain.state import Services
@@ -151,7 +152,10 @@ async def list_handovers(
     status: Annotated[Status | None, Query(description="open or closed; every ticket when absent.")] = None,
 ) -> Response:
     tickets = await assistant.queue(principal, _request_id(request), status)
-    return _json({"data": [ticket.as_dict() for ticket in tickets]})
+    data = [ticket.as_dict() for ticket in tickets]
+    if principal.role is Role.AUDITOR:  # staff answer the person; an auditor checks the queue, not its words
+        data = [{**ticket, "question": None} for ticket in data]
+    return _json({"data": data})
 
 
 async def assistant_completion(

@@ -204,14 +204,16 @@ class Registry:
         return await self.tx.write("admin.key.create", actor, lambda s, c: self._insert_key(s, c, data))
 
     async def bootstrap_admin(self, actor: Actor, name: str = "bootstrap") -> KeyCreated:
-        """The first admin key of a fresh installation (409 when any admin key exists)."""
+        """An admin key when no admin key is usable: the first one of a fresh installation, or the way back
+        in (from the server's own command line) once every admin key is revoked or expired. 409 otherwise."""
 
         def work(session: Session, change: Change) -> KeyCreated:
-            existing = session.scalar(select(ApiKey.prefix).where(ApiKey.role == Role.ADMIN.value).limit(1))
-            if existing is not None:
+            usable = _usable_admin_keys(session)
+            if usable:
                 raise Conflict(
-                    f"An admin key already exists ({existing}); bootstrap only runs on a fresh installation. "
-                    "Create further keys with an admin key (souverain keys create --role admin).",
+                    f"An admin key is still usable ({usable[0]}); bootstrap only runs when none is (a fresh "
+                    "installation, or every admin key revoked or expired). Create further keys with an admin "
+                    "key (souverain keys create --role admin).",
                     code="already_bootstrapped",
                 )
             created = self._insert_key(session, change, KeyCreate(name=name, role=Role.ADMIN))
@@ -290,11 +292,32 @@ class Registry:
             change.details = {"key_id": key.id, "key_prefix": key.prefix}
             if key.revoked_at is not None:
                 raise Conflict(f"The key {prefix} was already revoked.", code="already_revoked")
+            if key.role == Role.ADMIN.value and _usable_admin_keys(session) == [key.prefix]:
+                raise Conflict(
+                    f"The key {prefix} is the last usable admin key: create another one before revoking it.",
+                    code="last_admin_key",
+                )
             key.revoked_at = _now()
             session.flush()
             return KeyOut.of(key, change.tenant, change.use_case)
 
         return await self.tx.write("admin.key.revoke", actor, work)
+
+
+def _usable_admin_keys(session: Session) -> list[str]:
+    """The prefixes of the admin keys neither revoked nor expired."""
+    now = _now()
+    rows = session.execute(
+        select(ApiKey.prefix, ApiKey.expires_at).where(
+            ApiKey.role == Role.ADMIN.value, ApiKey.revoked_at.is_(None)
+        )
+    )
+    return [prefix for prefix, expires in rows if expires is None or _utc(expires) > now]
+
+
+def _utc(moment: datetime) -> datetime:
+    """SQLite returns naive datetimes; every stored time is UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _count(session: Session, table: type[Tenant | UseCase | ApiKey], *conditions: Any) -> int:
