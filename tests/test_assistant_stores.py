@@ -8,12 +8,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from souverain.assistant.conversations import Answer, ConversationStore, Owner
 from souverain.assistant.handover import HandoverStore
 from souverain.assistant.models import Conversation, HandoverTicket, Message
-from souverain.errors import Conflict
+from souverain.errors import Conflict, DetectionError
+from souverain.privacy.sealed_text import TextSealer
 from souverain.storage.database import Database
 from tests.clocks import Clock
 from tests.databases import migrated_database
@@ -132,3 +133,42 @@ def test_purges_are_spaced_out(database: Database) -> None:
     assert store.purge_due()
     assert not store.purge_due()
     assert ConversationStore(database.sessions, purge_every_s=0).purge_due()
+
+
+def test_peoples_words_are_sealed_at_rest_and_read_back_where_they_were_written(database: Database) -> None:
+    sealer = TextSealer(b"k" * 32)
+    store = ConversationStore(database.sessions, sealer=sealer)
+    handovers = HandoverStore(database.sessions, sealer=sealer)
+    question, answer = "Jean Muller a perdu sa carte, que faire ?", "Déclarez la perte [1]."
+    first = store.open(OWNER, "c-sealed", "fr")
+    store.add_exchange(first, question, "fr", Answer(answer, [{"n": 1}], True))
+    handovers.create(OWNER, first, "fr", "Rappelez Jean Muller au 621 123 456")
+    with database.sessions() as session:
+        stored = [
+            *session.scalars(select(Message.content)),
+            *session.scalars(select(HandoverTicket.question)),
+        ]
+    assert len(stored) == 3
+    assert all(text.startswith("sealed:v1:") and "Muller" not in text for text in stored)
+    again = store.open(OWNER, "c-sealed", "fr")
+    assert [(t.question, t.answer) for t in store.history(again, 1)] == [(question, answer)]
+    exported = store.export_conversation(OWNER.tenant, "c-sealed")
+    assert exported is not None
+    assert [m["content"] for m in exported["messages"]] == [question, answer]
+    assert exported["handovers"][0]["question"] == "Rappelez Jean Muller au 621 123 456"
+    [ticket] = handovers.queue(OWNER.tenant, "open")
+    assert ticket.question == "Rappelez Jean Muller au 621 123 456"
+    # a sealed text copied into another conversation does not open there: the request is refused
+    other = store.open(OWNER, "c-other", "fr")
+    store.add_exchange(other, "Autre ?", "fr", Answer("Autre [1].", [], True))
+    with database.sessions.begin() as session:
+        session.execute(update(Message).where(Message.conversation == other.pk).values(content=stored[0]))
+    with pytest.raises(DetectionError):
+        store.history(store.open(OWNER, "c-other", "fr"), 1)
+    # under another key nothing opens either; rows written before sealing are read as they are
+    with pytest.raises(DetectionError):
+        ConversationStore(database.sessions, sealer=TextSealer(b"x" * 32)).history(again, 1)
+    plain = ConversationStore(database.sessions)
+    legacy = plain.open(OWNER, "c-legacy", "fr")
+    plain.add_exchange(legacy, "Ancienne ?", "fr", Answer("Ancienne [1].", [], True))
+    assert [(t.question, t.answer) for t in store.history(legacy, 1)] == [("Ancienne ?", "Ancienne [1].")]

@@ -11,12 +11,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
+from souverain.assistant.conversations import Answer, ConversationStore, Owner
 from souverain.audit.models import EVENTS
 from souverain.events import Event
 from souverain.governance.models import UseCase
 from souverain.privacy.entities import EntityType
+from souverain.privacy.sealed_text import TextSealer
+from souverain.privacy.subject_links import SubjectLinks
 from souverain.privacy.subjects import SubjectKeys
-from souverain.privacy.vault import load_secret
+from souverain.privacy.vault import VaultCipher, load_secret, vault_scope
 from souverain.settings import PrivacySettings
 from tests.audit_support import open_store, souverain, write_config
 from tests.databases import database_url
@@ -97,3 +100,30 @@ def test_export_then_erase_from_the_command_line(tmp_path: Path, kind: str) -> N
         unknown = _run(config, "gdpr", "erase", "--subject", "someone", "--yes")
         assert unknown.returncode == 1
         assert "not recognised" in unknown.stderr
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_command_line_reaches_the_assistants_conversations_too(tmp_path: Path, kind: str) -> None:
+    data_dir = tmp_path / "data"
+    with database_url(kind, tmp_path) as url, open_store(url, data_dir) as store:
+        config = write_config(tmp_path / "souverain.toml", url, data_dir)
+        secret = load_secret(PrivacySettings(), data_dir)
+        subject = SubjectKeys(secret).subject_id(EntityType.LU_MATRICULE, MATRICULE)
+        owner = provision(store.database.sessions, tenant="ministry", use_case="assistant")
+        assert owner.use_case_id is not None
+        links = SubjectLinks(store.database.sessions, VaultCipher(secret), 3600)
+        links.link(vault_scope(owner.tenant_id, owner.use_case_id), "c-cli", [subject], keep_days=30)
+        conversations = ConversationStore(store.database.sessions, sealer=TextSealer(secret))
+        held = conversations.open(Owner("ministry", "assistant", 30), "c-cli", "fr")
+        question = f"Mon matricule est {MATRICULE}, où en est mon dossier ?"
+        conversations.add_exchange(held, question, "fr", Answer("Voyez la page [1].", [], True))
+
+        exported = _run(config, "gdpr", "export", "--subject", MATRICULE, "--out", str(tmp_path / "x.json"))
+        assert exported.returncode == 0, exported.stderr
+        [found] = json.loads((tmp_path / "x.json").read_text())["stores"]["conversations"]
+        assert found["conversation_id"] == "c-cli"
+        assert [m["content"] for m in found["messages"]] == [question, "Voyez la page [1]."]
+
+        erased = _run(config, "gdpr", "erase", "--subject", MATRICULE, "--yes", "--json")
+        assert erased.returncode == 0, erased.stderr
+        assert conversations.export_conversation("ministry", "c-cli") is None

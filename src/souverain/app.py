@@ -122,7 +122,10 @@ def build_rights(
     """Subject access and erasure over every store; they need the audit trail to record themselves."""
     if audit is None:
         return None
-    sources = [*standard_sources(stores, database.sessions), conversation_source(assistant, database)]
+    sources = [
+        *standard_sources(stores, database.sessions),
+        conversation_source(assistant.conversations, database),
+    ]
     return SubjectRights(audit.store, stores.subjects, stores.links, detector, sources)
 
 
@@ -178,7 +181,7 @@ def create_app(
                 pii, stores.subjects, stores.links, settings.privacy.detection_budget_ms
             )
             assistant = build_assistant(
-                database, chat, sink, knowledge, recorder, assistant_options(settings)
+                database, chat, sink, knowledge, recorder, stores.texts, assistant_options(settings)
             )
             app.state.services = Services(
                 settings=settings,

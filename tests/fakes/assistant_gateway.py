@@ -138,7 +138,7 @@ def wire_assistant(app: FastAPI, retriever: Retriever, options: AssistantOptions
     budget = services.settings.privacy.detection_budget_ms
     recorder = SubjectRecorder(services.detector, privacy.subjects, privacy.links, budget)
     assistant = build_assistant(
-        services.database, services.chat, services.events, retriever, recorder, options
+        services.database, services.chat, services.events, retriever, recorder, privacy.texts, options
     )
     object.__setattr__(services, "assistant", assistant)  # the field the lead adds to Services
 

@@ -1,5 +1,6 @@
 """The conversation store: conversations and messages, kept for the use case's retention, exported and
-erased on request (GDPR Art. 15 and 17), purged once expired.
+erased on request (GDPR Art. 15 and 17), purged once expired. With a ``TextSealer`` (the application always
+gives one) what people wrote and what was answered are sealed at rest, bound to their conversation row.
 
 A conversation belongs to one tenant and use case; the same id sent with another use case's key is refused,
 never joined. An expired conversation is gone: its id starts a new one, and expired ones are purged as
@@ -23,6 +24,7 @@ from souverain.assistant.models import Conversation, HandoverTicket, Message
 from souverain.assistant.prompt import Turn
 from souverain.errors import Conflict, Forbidden
 from souverain.governance.principal import Principal
+from souverain.privacy.sealed_text import TextSealer
 from souverain.storage.throttle import Throttle
 
 
@@ -83,10 +85,12 @@ class ConversationStore:
         sessions: sessionmaker[Session],
         clock: Callable[[], datetime] = utcnow,
         purge_every_s: float = 300.0,
+        sealer: TextSealer | None = None,
     ) -> None:
         self.sessions = sessions
         self.clock = clock
         self._purge = Throttle(purge_every_s)
+        self.texts = StoredTexts(sealer)
 
     def purge_due(self) -> bool:
         """Whether ``purge_expired`` should run now (at most every ``purge_every_s``, in this process)."""
@@ -149,7 +153,14 @@ class ConversationStore:
             ).all()
         ordered = list(reversed(rows))
         pairs = itertools.pairwise(ordered)
-        found = [Turn(q.content, a.content) for q, a in pairs if q.role == "user" and a.role == "assistant"]
+        found = [
+            Turn(
+                self.texts.read(q.content, q.conversation, "user"),
+                self.texts.read(a.content, a.conversation, "assistant"),
+            )
+            for q, a in pairs
+            if q.role == "user" and a.role == "assistant"
+        ]
         return found[-turns:]
 
     def add_exchange(self, ref: ConversationRef, question: str, language: str, answer: Answer) -> None:
@@ -160,7 +171,7 @@ class ConversationStore:
                 Message(
                     conversation=ref.pk,
                     role="user",
-                    content=question,
+                    content=self.texts.write(question, ref.pk, "user"),
                     language=language,
                     citations=[],
                     grounded=None,
@@ -171,7 +182,7 @@ class ConversationStore:
                 Message(
                     conversation=ref.pk,
                     role="assistant",
-                    content=answer.text,
+                    content=self.texts.write(answer.text, ref.pk, "assistant"),
                     language=language,
                     citations=list(answer.citations),
                     grounded=answer.grounded,
@@ -211,8 +222,8 @@ class ConversationStore:
                 "language": row.language,
                 "created_at": aware(row.created_at).isoformat(),
                 "expires_at": aware(row.expires_at).isoformat(),
-                "messages": [_message(m) for m in messages],
-                "handovers": [_ticket(t) for t in tickets],
+                "messages": [_message(m, self.texts) for m in messages],
+                "handovers": [_ticket(t, self.texts) for t in tickets],
             }
 
     def erase_conversation(self, tenant: str, conversation_id: str, use_case: str | None = None) -> int:
@@ -239,10 +250,28 @@ class ConversationStore:
             return removed
 
 
-def _message(row: Message) -> dict[str, Any]:
+class StoredTexts:
+    """Texts of a conversation as stored: sealed with a ``TextSealer``, bound to the conversation row and
+    the field; as they are without one (tests of the stores alone)."""
+
+    def __init__(self, sealer: TextSealer | None) -> None:
+        self.sealer = sealer
+
+    def write(self, text: str, conversation_pk: int, field: str) -> str:
+        return text if self.sealer is None else self.sealer.seal(text, _where(conversation_pk, field))
+
+    def read(self, stored: str, conversation_pk: int, field: str) -> str:
+        return stored if self.sealer is None else self.sealer.open(stored, _where(conversation_pk, field))
+
+
+def _where(conversation_pk: int, field: str) -> str:
+    return f"conversation/{conversation_pk}/{field}"
+
+
+def _message(row: Message, texts: StoredTexts) -> dict[str, Any]:
     return {
         "role": row.role,
-        "content": row.content,
+        "content": texts.read(row.content, row.conversation, row.role),
         "language": row.language,
         "citations": row.citations,
         "grounded": row.grounded,
@@ -250,11 +279,11 @@ def _message(row: Message) -> dict[str, Any]:
     }
 
 
-def _ticket(row: HandoverTicket) -> dict[str, Any]:
+def _ticket(row: HandoverTicket, texts: StoredTexts) -> dict[str, Any]:
     return {
         "ticket_id": row.ticket_id,
         "language": row.language,
-        "question": row.question,
+        "question": texts.read(row.question, row.conversation, "handover"),
         "status": row.status,
         "created_at": aware(row.created_at).isoformat(),
     }

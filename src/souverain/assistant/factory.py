@@ -10,6 +10,7 @@ from souverain.assistant.service import AssistantOptions, AssistantService
 from souverain.events import EventSink
 from souverain.gateway.chat import ChatService
 from souverain.knowledge.types import Retriever
+from souverain.privacy.sealed_text import TextSealer
 from souverain.privacy.subject_record import SubjectRecorder
 from souverain.storage.database import Database
 
@@ -20,17 +21,19 @@ def build_assistant(
     events: EventSink,
     retriever: Retriever,
     subjects: SubjectRecorder,
+    sealer: TextSealer,
     options: AssistantOptions | None = None,
     confidence: RetrievalConfidence | None = None,
     refusals: Refusals | None = None,
 ) -> AssistantService:
     """The assistant over the application's database, chat service, event sink and knowledge retriever;
-    ``subjects`` links the people hand-over questions identify to their conversation."""
+    ``subjects`` links the people hand-over questions identify to their conversation; ``sealer`` seals what
+    the stores keep of people's words."""
     return AssistantService(
         retriever=retriever,
         chat=chat,
-        conversations=ConversationStore(database.sessions),
-        handovers=HandoverStore(database.sessions),
+        conversations=ConversationStore(database.sessions, sealer=sealer),
+        handovers=HandoverStore(database.sessions, sealer=sealer),
         events=events,
         subjects=subjects,
         options=options,

@@ -19,9 +19,10 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from souverain.assistant.conversations import ConversationRef, Owner, aware, utcnow
+from souverain.assistant.conversations import ConversationRef, Owner, StoredTexts, aware, utcnow
 from souverain.assistant.models import Conversation, HandoverTicket
 from souverain.governance.models import Tenant
+from souverain.privacy.sealed_text import TextSealer
 
 Status = Literal["open", "closed"]
 STATUSES: tuple[Status, ...] = ("open", "closed")
@@ -47,9 +48,15 @@ class Ticket:
 class HandoverStore:
     """Creates tickets and lists the staff queue."""
 
-    def __init__(self, sessions: sessionmaker[Session], clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        clock: Callable[[], datetime] = utcnow,
+        sealer: TextSealer | None = None,
+    ) -> None:
         self.sessions = sessions
         self.clock = clock
+        self.texts = StoredTexts(sealer)  # the question is sealed at rest, opened for the staff queue
 
     def create(self, owner: Owner, conversation: ConversationRef, language: str, question: str) -> Ticket:
         """A new open ticket for ``conversation``."""
@@ -59,14 +66,14 @@ class HandoverStore:
             tenant=owner.tenant,
             use_case=owner.use_case,
             language=language,
-            question=question,
+            question=self.texts.write(question, conversation.pk, "handover"),
             status="open",
             created_at=self.clock(),
         )
         with self.sessions() as session:
             session.add(row)
             session.commit()
-        return _ticket(row, conversation.conversation_id)
+        return _ticket(row, conversation.conversation_id, question)
 
     def queue(self, tenant: str | None, status: Status | None, limit: int = 100) -> list[Ticket]:
         """Tickets, newest first: of one tenant (by name) or all, of one status or all."""
@@ -81,7 +88,11 @@ class HandoverStore:
         if status is not None:
             query = query.where(HandoverTicket.status == status)
         with self.sessions() as session:
-            return [_ticket(row, conversation_id) for row, conversation_id in session.execute(query).all()]
+            rows = session.execute(query).all()
+        return [
+            _ticket(row, conversation_id, self.texts.read(row.question, row.conversation, "handover"))
+            for row, conversation_id in rows
+        ]
 
     def staff_queue(self, tenant_id: int | None, status: Status | None, limit: int = 100) -> list[Ticket]:
         """The queue a staff key sees: its tenant's tickets, or every ticket for a key bound to no tenant."""
@@ -92,14 +103,14 @@ class HandoverStore:
         return [] if name is None else self.queue(name, status, limit)
 
 
-def _ticket(row: HandoverTicket, conversation_id: str) -> Ticket:
+def _ticket(row: HandoverTicket, conversation_id: str, question: str) -> Ticket:
     return Ticket(
         ticket_id=row.ticket_id,
         conversation_id=conversation_id,
         tenant=row.tenant,
         use_case=row.use_case,
         language=row.language,
-        question=row.question,
+        question=question,
         status=row.status,
         created_at=aware(row.created_at),
     )

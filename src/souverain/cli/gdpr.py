@@ -16,13 +16,14 @@ from typing import Annotated, Any
 
 import typer
 
+from souverain.assistant.conversations import ConversationStore
 from souverain.cli.audit import open_store, operator
 from souverain.cli.common import load_settings
 from souverain.cli.governance import open_registry, run, say
 from souverain.errors import SouverainError
 from souverain.gdpr import register as records
 from souverain.gdpr.rights import SubjectRights
-from souverain.gdpr.sources import standard_sources
+from souverain.gdpr.sources import conversation_source, standard_sources
 from souverain.privacy.detector import Detector
 from souverain.privacy.stores import open_privacy_stores
 
@@ -39,7 +40,11 @@ def open_rights() -> Iterator[SubjectRights]:
     settings = load_settings()
     with open_store(settings) as store:
         privacy = open_privacy_stores(settings, store.database)
-        sources = standard_sources(privacy, store.database.sessions)
+        conversations = ConversationStore(store.database.sessions, sealer=privacy.texts)
+        sources = [
+            *standard_sources(privacy, store.database.sessions),
+            conversation_source(conversations, store.database),  # as the server's requests reach them
+        ]
         try:
             yield SubjectRights(store, privacy.subjects, privacy.links, Detector(), sources)
         except SouverainError as exc:

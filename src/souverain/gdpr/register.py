@@ -82,7 +82,9 @@ def activity(use_case: UseCaseOut, controller: str, settings: Settings) -> dict[
         "measures": [
             _MEASURES[use_case.privacy_policy.value],
             "hash-chained audit trail with signed checkpoints; keyed digests instead of content",
-            "pseudonymisation vaults encrypted (AES-256-GCM), bound to their conversation, expiring",
+            "pseudonymisation vaults encrypted (AES-256-GCM), bound to their use case and conversation, "
+            "expiring",
+            "stored assistant conversations and hand-over questions encrypted at rest (AES-256-GCM)",
             *_sweeping(settings),
         ],
     }

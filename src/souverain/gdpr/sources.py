@@ -12,7 +12,7 @@ from typing import Any, Protocol
 from sqlalchemy import ColumnElement, and_, delete, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from souverain.assistant.service import AssistantService
+from souverain.assistant.conversations import ConversationStore
 from souverain.audit.canonical import format_time
 from souverain.gdpr.subject import RequestRef, Subject
 from souverain.governance.models import Tenant, UsageRecord, UseCase
@@ -200,7 +200,7 @@ def standard_sources(privacy: PrivacyStores, sessions: sessionmaker[Session]) ->
     return [VaultSource(privacy.vault, privacy.links, privacy.subjects), UsageSource(sessions)]
 
 
-def conversation_source(assistant: AssistantService, database: Database) -> SubjectSource:
+def conversation_source(store: ConversationStore, database: Database) -> SubjectSource:
     """The assistant's stored conversations (and their hand-over tickets) as a subject source."""
 
     def owner(scope: str) -> tuple[str, str | None] | None:
@@ -214,5 +214,4 @@ def conversation_source(assistant: AssistantService, database: Database) -> Subj
             )
             return None if use_case is None else (tenant, use_case)
 
-    store = assistant.conversations
     return ConversationSource("conversations", store.export_conversation, store.erase_conversation, owner)

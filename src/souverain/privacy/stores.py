@@ -1,9 +1,11 @@
-"""The privacy layer's stores, opened together from one secret: vaults, subject identifiers, subject links."""
+"""The privacy layer's stores, opened together from one secret: vaults, subject identifiers, subject links,
+and the sealer of the texts conversation stores keep."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from souverain.privacy.sealed_text import TextSealer
 from souverain.privacy.subject_links import SubjectLinks
 from souverain.privacy.subjects import SubjectKeys
 from souverain.privacy.vault import VaultCipher, load_secret
@@ -17,6 +19,7 @@ class PrivacyStores:
     vault: VaultStore
     subjects: SubjectKeys
     links: SubjectLinks
+    texts: TextSealer
 
 
 def open_privacy_stores(settings: Settings, database: Database) -> PrivacyStores:
@@ -28,4 +31,5 @@ def open_privacy_stores(settings: Settings, database: Database) -> PrivacyStores
         vault=VaultStore(database.sessions, cipher, ttl),
         subjects=SubjectKeys(secret),
         links=SubjectLinks(database.sessions, cipher, ttl),
+        texts=TextSealer(secret),
     )
