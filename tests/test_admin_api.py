@@ -146,6 +146,7 @@ async def test_admin_registers_and_changes_with_events(admin: Admin) -> None:
     assert all(e.request_id not in ("", "-") for e in events)
     r = await c.delete(f"/admin/use-cases/{created['id']}", headers=h)
     assert r.status_code == 204
+    assert (r.content, r.headers.get("content-type")) == (b"", None)  # no body: no content type
     assert (await c.get(f"/admin/use-cases/{created['id']}", headers=h)).status_code == 404
     r = await c.get("/admin/categories", headers=h)
     scoring = next(item for item in r.json() if item["id"] == "social_scoring")

@@ -88,6 +88,22 @@ async def test_json_that_is_not_an_object(client: httpx.AsyncClient, url: str, c
     assert_error(r, 400, "invalid_request_error", code="invalid_body", says="must be a JSON object")
 
 
+@pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", "text/plain; charset=utf-8"])
+async def test_a_body_sent_as_another_media_type_is_a_415(
+    client: httpx.AsyncClient, content_type: str
+) -> None:
+    body = b'{"model": "chat-fake", "messages": [{"role": "user", "content": "Bonjour"}]}'
+    r = await client.post(CHAT_URL, content=body, headers={"Content-Type": content_type})
+    assert_error(
+        r, 415, "invalid_request_error", code="unsupported_media_type", says="Content-Type: application/json"
+    )
+    # without a Content-Type too (FastAPI then does not read it as JSON); said to be JSON, it is answered
+    r = await client.post(CHAT_URL, content=body)
+    assert_error(r, 415, "invalid_request_error", code="unsupported_media_type")
+    json_utf8 = {"Content-Type": "application/json; charset=utf-8"}
+    assert (await client.post(CHAT_URL, content=body, headers=json_utf8)).status_code == 200
+
+
 @pytest.mark.parametrize(
     ("change", "param", "says"),
     [

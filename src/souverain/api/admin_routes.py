@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 
 from souverain.api.auth import AdminPrincipal, OperatorPrincipal, ReaderPrincipal
 from souverain.api.deps import ServicesDep
@@ -65,9 +65,10 @@ async def get_tenant(name: str, registry: RegistryDep, _: ReaderPrincipal) -> Te
     return await registry.get_tenant(name)
 
 
-@router.delete("/tenants/{name}", status_code=204)
-async def delete_tenant(name: str, registry: RegistryDep, actor: AdminActor) -> None:
+@router.delete("/tenants/{name}", status_code=204, response_class=Response)
+async def delete_tenant(name: str, registry: RegistryDep, actor: AdminActor) -> Response:
     await registry.delete_tenant(name, actor)
+    return Response(status_code=204)  # no body, so no content type
 
 
 # -- use cases -------------------------------------------------------------------------------------
@@ -99,9 +100,10 @@ async def update_use_case(
     return await registry.update_use_case(use_case_id, body, actor)
 
 
-@router.delete("/use-cases/{use_case_id}", status_code=204)
-async def delete_use_case(use_case_id: RowId, registry: RegistryDep, actor: AdminActor) -> None:
+@router.delete("/use-cases/{use_case_id}", status_code=204, response_class=Response)
+async def delete_use_case(use_case_id: RowId, registry: RegistryDep, actor: AdminActor) -> Response:
     await registry.delete_use_case(use_case_id, actor)
+    return Response(status_code=204)
 
 
 # -- keys ------------------------------------------------------------------------------------------

@@ -70,7 +70,26 @@ async def _souverain_error(request: Request, exc: Exception) -> Response:
 async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     message, param, code = _describe_validation(list(exc.errors()))
+    if code == "invalid_body" and _has_body(request) and not _is_json(request.headers.get("content-type")):
+        # FastAPI reads a body as JSON only when it is said to be JSON (curl -d says it is a form): a 400
+        # "must be a JSON object" would hide the cause
+        message = "The request body must be JSON, sent with the header Content-Type: application/json."
+        return _json(415, envelope(message, "invalid_request_error", None, "unsupported_media_type"))
     return _json(400, envelope(message, "invalid_request_error", param, code))
+
+
+def _has_body(request: Request) -> bool:
+    """Whether the request came with a body (its length said, or sent in chunks)."""
+    length = request.headers.get("content-length", "0")
+    return (
+        length.isascii() and length.isdigit() and int(length) > 0
+    ) or "transfer-encoding" in request.headers
+
+
+def _is_json(content_type: str | None) -> bool:
+    """Whether a Content-Type names JSON (``application/json``, or a ``+json`` type)."""
+    media = (content_type or "").split(";")[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
 
 
 def _shortened(path: str, limit: int = 200) -> str:

@@ -178,7 +178,7 @@ class AssistantService:
         ticket = await asyncio.to_thread(self.handovers.create, owner, conversation, language, question)
         details = {"language": language}
         await self._emit(
-            principal, request_id, "assistant.handover", details, subject=event_subject(subjects)
+            principal, request_id, "assistant.handover", details, subject=event_subject(subjects), status=201
         )
         return ticket
 
@@ -369,6 +369,7 @@ class AssistantService:
         details: dict[str, Any],
         provenance: Provenance | None = None,
         subject: str | None = None,
+        status: int = 200,
     ) -> None:
         use_case = principal.use_case
         event = Event(
@@ -381,7 +382,7 @@ class AssistantService:
             use_case=use_case.name if use_case else None,
             purpose=use_case.purpose if use_case else None,
             model=provenance.alias if provenance else None,
-            status=200,
+            status=status,
             details=details,
             served_model=provenance.model if provenance else None,
             weights_sha256=provenance.weights_sha256 if provenance else None,
