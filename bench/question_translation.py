@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     try:
         with_glossary = build_knowledge_service(database)
         without = build_knowledge_service(
-            database, with_glossary.embedder, dataclasses.replace(RetrievalConfig(), glossary=False)
+            database, with_glossary.embedder, dataclasses.replace(RetrievalConfig(), glossary_languages=())
         )
         results: dict[str, Any] = {"sets": {}, "translations": []}
         for name, qrels in sets.items():

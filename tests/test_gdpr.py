@@ -5,9 +5,7 @@ the erased values are nowhere in the database files; other people's data stays."
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -21,10 +19,10 @@ from souverain.gdpr.subject import subject_ids
 from souverain.privacy.detector import Detector
 from souverain.privacy.entities import EntityType
 from souverain.privacy.subjects import SubjectKeys, event_subject
-from tests.privacy_support import EMAIL, MATRICULE, Gateway, bearer, gateway, privacy_settings
+from tests.gdpr_support import OTHER_EMAIL, Office, open_office
+from tests.privacy_support import EMAIL, MATRICULE, bearer
 
 pytestmark = pytest.mark.anyio
-OTHER_EMAIL = "jean.muller@example.lu"
 KEYS = SubjectKeys(b"a secret of at least thirty-two characters")
 
 
@@ -53,37 +51,10 @@ def test_a_request_names_a_subject_by_identifier_or_is_refused() -> None:
             subject_ids(nobody, KEYS, detector)
 
 
-@dataclass
-class Office:
-    gateway: Gateway
-    app_key: str
-    admin: dict[str, str]
-    auditor: dict[str, str]
-    data_file: Path
-
-    async def converse(self, conversation: str, text: str) -> str:
-        r = await self.gateway.chat(self.app_key, text, headers={"X-Conversation-Id": conversation})
-        assert r.status_code == 200, r.text
-        return r.headers["x-request-id"]
-
-    async def export(self, subject: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
-        r = await self.gateway.client.post(
-            "/admin/gdpr/export", json={"subject": subject}, headers=headers or self.admin
-        )
-        assert r.status_code == 200, r.text
-        body: dict[str, Any] = r.json()
-        return body
-
-
 @pytest.fixture
 async def office(tmp_path: Path) -> AsyncIterator[Office]:
-    settings = privacy_settings(tmp_path)
-    async with gateway(settings, durable_events=True) as g:
-        app_key = g.provision(use_case="assistant").key
-        admin = bearer(g.provision(use_case="a", role="admin").key)
-        auditor = bearer(g.provision(use_case="b", role="auditor").key)
-        data_file = Path(settings.resolved_database_url.removeprefix("sqlite:///"))
-        yield Office(g, app_key, admin, auditor, data_file)
+    async with open_office(tmp_path) as opened:
+        yield opened
 
 
 def _database_bytes(path: Path) -> bytes:

@@ -6,65 +6,24 @@ where their own requests find them."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
 from souverain.assistant.conversations import Answer, Owner
-from souverain.audit.checkpoints import stored_checkpoints
 from souverain.audit.retained import RETAINED
-from souverain.audit.verify import verify
 from souverain.governance.models import UsageRecord
-from tests.privacy_support import EMAIL, IBAN, MATRICULE, Gateway, bearer, gateway, privacy_settings
+from tests.gdpr_support import OTHER_EMAIL, Office, open_office
+from tests.privacy_support import EMAIL, IBAN, MATRICULE, bearer
 
 pytestmark = pytest.mark.anyio
-OTHER_EMAIL = "jean.muller@example.lu"
-
-
-@dataclass
-class Office:
-    gateway: Gateway
-    app_key: str
-    admin: dict[str, str]
-    auditor: dict[str, str]
-
-    async def converse(self, conversation: str, text: str, **headers: str) -> str:
-        headers = {"X-Conversation-Id": conversation, **headers}
-        r = await self.gateway.chat(self.app_key, text, headers=headers)
-        assert r.status_code == 200, r.text
-        await self.gateway.services.usage.flush()
-        return r.headers["x-request-id"]
-
-    async def export(self, subject: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
-        r = await self.gateway.client.post(
-            "/admin/gdpr/export", json={"subject": subject}, headers=headers or self.admin
-        )
-        assert r.status_code == 200, r.text
-        body: dict[str, Any] = r.json()
-        return body
-
-    async def erase(self, subject: str) -> dict[str, Any]:
-        r = await self.gateway.client.post("/admin/gdpr/erase", json={"subject": subject}, headers=self.admin)
-        assert r.status_code == 200, r.text
-        body: dict[str, Any] = r.json()
-        return body
-
-    def trail_intact(self) -> bool:
-        audit = self.gateway.services.audit
-        assert audit is not None
-        return verify(audit.store, stored_checkpoints(audit.store)).intact
 
 
 @pytest.fixture
 async def office(tmp_path: Path) -> AsyncIterator[Office]:
-    async with gateway(privacy_settings(tmp_path), durable_events=True) as g:
-        app_key = g.provision(use_case="assistant").key
-        admin = bearer(g.provision(use_case="a", role="admin").key)
-        auditor = bearer(g.provision(use_case="b", role="auditor").key)
-        yield Office(g, app_key, admin, auditor)
+    async with open_office(tmp_path) as opened:
+        yield opened
 
 
 async def test_an_export_holds_the_persons_own_values_and_no_one_elses(office: Office) -> None:

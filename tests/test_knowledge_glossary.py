@@ -34,6 +34,13 @@ READER = scope(TENANT)
 LEXICAL = RetrievalConfig.lexical_only()
 
 
+def shipped_headwords(name: str) -> list[str]:
+    """The headwords of a shipped glossary file, as written, comment lines left out."""
+    path = Path(__file__).parent.parent / "src/souverain/knowledge/glossaries" / name
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [line.split("\t")[0] for line in lines if not line.startswith("#")]
+
+
 def test_parse_keeps_words_with_terms_in_order() -> None:
     assert SMALL.entries["bank"] == ("banque", "banc")
     assert "empty" not in SMALL.entries
@@ -98,14 +105,7 @@ def test_the_shipped_luxembourgish_glossary() -> None:
         "fils carte d'identité étranger"
     )
     # one line per headword: lower case, written once, one or two terms
-    lines = [
-        line
-        for line in (Path(__file__).parent.parent / "src/souverain/knowledge/glossaries/lb-fr.tsv")
-        .read_text(encoding="utf-8")
-        .splitlines()
-        if not line.startswith("#")
-    ]
-    words = [line.split("\t")[0] for line in lines]
+    words = shipped_headwords("lb-fr.tsv")
     assert len(words) == len(set(words)) == len(glossary.entries) > 150
     assert all(word == word.lower() and word.strip() == word for word in words)
     assert all(0 < len(terms) <= 2 for terms in glossary.entries.values())
@@ -139,14 +139,7 @@ def test_the_shipped_english_glossary() -> None:
         "propriétaire bailleur dépôt de garantie"
     )
     assert glossary.translate("Is it fine if I will my house to my niece?") == "maison logement"
-    lines = [
-        line
-        for line in (Path(__file__).parent.parent / "src/souverain/knowledge/glossaries/en-fr.tsv")
-        .read_text(encoding="utf-8")
-        .splitlines()
-        if not line.startswith("#")
-    ]
-    phrases = [line.split("\t")[0] for line in lines]
+    phrases = shipped_headwords("en-fr.tsv")
     assert len(phrases) == len(set(phrases)) == len(glossary.entries) > 200
     assert all(phrase == phrase.lower() and 0 < len(phrase.split()) <= 4 for phrase in phrases)
     assert bundled("en") is glossary  # read once
@@ -198,7 +191,7 @@ def test_a_question_reaches_the_french_page_through_its_glossary(
         # the same question without its language, or with the glossary turned off, shares no word with
         # the pages: nothing scores
         assert not any(hit.score for hit in service.search(READER, SearchRequest(question, ("aides",))))
-    off = dataclasses.replace(config, glossary=False)
+    off = dataclasses.replace(config, glossary_languages=())
     with service_over(f"sqlite:///{tmp_path / 'off.db'}", HashingEmbedder(), off) as service:
         service.create_collection(TENANT, "aides", Classification.PUBLIC, ["guichet"])
         service.ingest(TENANT, "aides", PAGES)

@@ -3,8 +3,9 @@ by the assistant's own chat model, and the translation is searched together with
 
 The pages are French; an English question shares few words with them, and the multilingual encoder alone
 ranks the right page in the first five for about half of such questions. German questions have a glossary
-(``knowledge.glossary``); English has none that could be shipped (docs/benchmarks.md, Knowledge retrieval),
-while the bundled model translates English questions well (it does German poorly: "Geburtsurkunde" →
+(``knowledge.glossary``); English has one of administrative phrases, off by default for the same reason as
+this translation (docs/benchmarks.md, Knowledge retrieval), while the bundled model translates English
+questions well (it does German poorly: "Geburtsurkunde" →
 "urkunde de naissance"), so the languages translated are a setting. It is off by default: with the bundled
 1.5B model, English questions found their page more often but were answered worse (the model refused or
 took a figure from the wrong source; docs/benchmarks.md, Question translation).

@@ -28,6 +28,7 @@ from souverain.governance.schemas import (
     UseCaseCreate,
     UseCaseOut,
     UseCaseUpdate,
+    aware,
 )
 from souverain.settings import Settings
 from souverain.storage.orm import MAX_ROW_ID
@@ -312,12 +313,7 @@ def _usable_admin_keys(session: Session) -> list[str]:
             ApiKey.role == Role.ADMIN.value, ApiKey.revoked_at.is_(None)
         )
     )
-    return [prefix for prefix, expires in rows if expires is None or _utc(expires) > now]
-
-
-def _utc(moment: datetime) -> datetime:
-    """SQLite returns naive datetimes; every stored time is UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return [prefix for prefix, expires in rows if (moment := aware(expires)) is None or moment > now]
 
 
 def _count(session: Session, table: type[Tenant | UseCase | ApiKey], *conditions: Any) -> int:

@@ -66,9 +66,9 @@ class RetrievalConfig:
     foreign_page_weight: float = 0.0
     spelling: bool = True  # correct query terms that no page holds (not for a question in another language)
     # a question in a language with a glossary gains the pages' terms for its nouns (``glossary``), when its
-    # language is listed: English is not by default (its glossary finds the pages more often, but the bundled
-    # 1.5B model then answered fewer English questions: docs/benchmarks.md, Knowledge retrieval)
-    glossary: bool = True
+    # language is listed (none: no glossary at all); English is not by default (its glossary finds the pages
+    # more often, but the bundled 1.5B model then answered fewer English questions: docs/benchmarks.md,
+    # Knowledge retrieval)
     glossary_languages: tuple[str, ...] = ("de", "lb")
 
     @classmethod
@@ -165,7 +165,7 @@ class HybridRetriever:
 
     def _translated(self, query: str, language: str | None) -> str:
         """The query with the pages' terms for its nouns, when it is in another language with a glossary."""
-        if not self.config.glossary or language is None or not self.config.is_foreign(language):
+        if language is None or not self.config.is_foreign(language):
             return query
         primary = primary_language(language)
         if primary not in self.config.glossary_languages:

@@ -15,11 +15,10 @@ import base64
 import os
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from souverain.errors import DetectionError
+from souverain.privacy.vault import derive_key
 
 PREFIX = "sealed:v1:"
 _NONCE_BYTES = 12
@@ -30,8 +29,7 @@ class TextSealer:
     """Seals and opens stored texts, each bound to its place (``where``)."""
 
     def __init__(self, secret: bytes) -> None:
-        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"souverain-privacy/stored-text")
-        self._aead = AESGCM(key.derive(secret))
+        self._aead = AESGCM(derive_key(secret, b"souverain-privacy/stored-text"))
 
     def seal(self, text: str, where: str) -> str:
         """``text`` as ``sealed:v1:`` and the base64 of nonce, ciphertext and tag."""

@@ -160,7 +160,8 @@ class Vault:
         return vault
 
 
-def _derive(secret: bytes, purpose: bytes) -> bytes:
+def derive_key(secret: bytes, purpose: bytes) -> bytes:
+    """A 32-byte key for one purpose, derived from the privacy secret (HKDF-SHA256)."""
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(secret)
 
 
@@ -177,8 +178,8 @@ class VaultCipher:
     def __init__(self, secret: bytes) -> None:
         if len(secret) < _MIN_SECRET:
             raise SouverainError(f"The privacy vault key must be at least {_MIN_SECRET} characters long.")
-        self._aead = AESGCM(_derive(secret, b"souverain-privacy/vault-encryption"))
-        self._handle_key = _derive(secret, b"souverain-privacy/vault-handle")
+        self._aead = AESGCM(derive_key(secret, b"souverain-privacy/vault-encryption"))
+        self._handle_key = derive_key(secret, b"souverain-privacy/vault-handle")
 
     def handle(self, tenant: str, conversation_id: str) -> str:
         """The keyed digest (hex) under which a conversation's vault is stored."""
