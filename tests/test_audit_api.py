@@ -147,6 +147,7 @@ BAD_FILTERS = [
     ({"until": "0001-01-01T00:00:00+01:00"}, "until"),  # year 0 in UTC
     ({"since": "99999999999"}, "since"),  # was read as Unix time
     ({"since": "2026-02-01T00:00:00Z", "until": "2026-01-01T00:00:00Z"}, "until"),
+    ({"outcome": "refusd"}, "outcome"),  # a typo would have matched nothing, silently
 ]
 
 

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select, update
 
 from souverain.audit import proofs, verify_proof
@@ -208,3 +209,19 @@ def assert_tampered_proofs_fail(tmp_path: Path, document: dict[str, Any], public
         result = run_copied_verifier(tmp_path, tampered, public_key)
         assert result.returncode == 1
         assert reason in result.stderr
+
+
+def test_an_unreadable_or_malformed_proof_is_reported_without_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cases = {
+        "empty.json": ("", 1, "INVALID: Expecting value"),
+        "list.json": ("[1, 2]", 1, "INVALID: the proof is not a JSON object"),
+        "partial.json": (json.dumps({"format": verify_proof.PROOF_FORMAT}), 1, "no 'checkpoint' field"),
+    }
+    for name, (text, status, message) in cases.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+        assert verify_proof.main([str(tmp_path / name)]) == status
+        assert message in capsys.readouterr().err
+    assert verify_proof.main([str(tmp_path / "missing.json")]) == 2
+    assert "cannot read" in capsys.readouterr().err

@@ -127,6 +127,15 @@ async def test_text_pseudonymized_by_the_endpoint_is_restored_in_chat(gw: Gatewa
     assert answer.json()["choices"][0]["message"]["content"] == f"Réponse : {CANARY}"
 
 
+@pytest.mark.parametrize("conversation", ["", "no spaces allowed"])
+async def test_the_endpoint_refuses_a_malformed_conversation_id(gw: Gateway, conversation: str) -> None:
+    key = await gw.key("pseudonymize")
+    body = {"text": CANARY, "conversation_id": conversation}  # "" named no vault and opened a new one
+    r = await gw.client.post("/v1/privacy/pseudonymize", json=body, headers=bearer(key))
+    assert (r.status_code, r.json()["error"]["code"]) == (400, "invalid_conversation_id")
+    assert r.json()["error"]["param"] == "conversation_id"
+
+
 async def test_another_use_case_of_the_tenant_never_opens_the_vault(gw: Gateway) -> None:
     key = await gw.key("pseudonymize")
     sibling = await gw.key("pseudonymize", name="sibling")  # same tenant, another use case

@@ -6,6 +6,7 @@ import contextvars
 import json
 import logging
 import time
+from typing import Any
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
@@ -33,6 +34,23 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+class TextFormatter(logging.Formatter):
+    """One readable line per record; an exception is named by its type only, as in the JSON lines.
+
+    A traceback's messages and local values can carry what a request contained (a name, an identifier),
+    which must not reach the logs in clear.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
+
+    def formatException(self, ei: Any) -> str:
+        return f"exception: {ei[0].__name__}" if ei and ei[0] is not None else ""
+
+    def formatStack(self, stack_info: str) -> str:
+        return ""
+
+
 def configure(level: str = "INFO", fmt: str = "json") -> None:
     """Route souverain's loggers to stderr in the chosen format."""
     handler = logging.StreamHandler()
@@ -40,9 +58,7 @@ def configure(level: str = "INFO", fmt: str = "json") -> None:
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(
-            logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
-        )
+        handler.setFormatter(TextFormatter())
     root = logging.getLogger("souverain")
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -14,7 +14,7 @@ import dataclasses
 import logging
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import anyio.to_thread
 import orjson
@@ -49,7 +49,9 @@ def audit_filter(
     tenant: str | None = None,
     use_case: str | None = None,
     action: Annotated[str | None, Query(description="e.g. chat.completion, audit.purge.")] = None,
-    outcome: Annotated[str | None, Query(description="success, refused or error.")] = None,
+    outcome: Annotated[
+        Literal["success", "refused", "error"] | None, Query(description="success, refused or error.")
+    ] = None,
 ) -> AuditFilter:
     """The filter the query string asks for."""
     check_window(since, until)

@@ -156,7 +156,7 @@ async def _pseudonymize(
 ) -> tuple[PseudonymizeResponse, Found]:
     use_case = _use_case(principal)
     scope = vault_scope(use_case.tenant_id, use_case.id)
-    conversation = body.conversation_id or uuid.uuid4().hex
+    conversation = uuid.uuid4().hex if body.conversation_id is None else body.conversation_id
     check_conversation_id(conversation, param="conversation_id")
     found = await _detect(services, body)
     items = [(e.value(body.text), e.type) for e in found]

@@ -146,11 +146,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("proof", type=Path, help="the JSON printed by `souverain audit prove SEQ`")
     parser.add_argument("--public-key", type=Path, help="the administration's audit public key (PEM)")
     args = parser.parse_args(argv)
-    document = json.loads(args.proof.read_text())
-    trusted = args.public_key.read_text() if args.public_key else None
     try:
+        text = args.proof.read_text(encoding="utf-8")
+        trusted = args.public_key.read_text(encoding="utf-8") if args.public_key else None
+    except (OSError, UnicodeDecodeError) as exc:
+        print(
+            f"error: cannot read {exc.filename if isinstance(exc, OSError) else 'the file'}: {exc}",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        document = json.loads(text)
+        if not isinstance(document, dict):
+            raise ProofError("the proof is not a JSON object")
         verify_proof(document, trusted)
-    except (ProofError, KeyError, TypeError, ValueError) as exc:
+    except KeyError as exc:
+        print(f"INVALID: the document has no {exc} field", file=sys.stderr)
+        return 1
+    except (ProofError, TypeError, ValueError) as exc:  # json.JSONDecodeError is a ValueError
         print(f"INVALID: {exc}", file=sys.stderr)
         return 1
     print(f"valid: event at index {document['leaf_index']} is in the tree of {document['tree_size']} leaves")

@@ -77,6 +77,14 @@ def engine_request(payload: dict[str, Any]) -> dict[str, Any]:
     return request
 
 
+def engine_build() -> str:
+    """Which instruction sets the installed engine was compiled for: "AVX2" prebuilt, more when native."""
+    report = str(xllamacpp.get_system_info())  # "CPU : SSE3 = 1 | AVX2 = 1 | AVX512 = 1 | ..."
+    features = [part.split("=")[0].strip() for part in report.split("|") if part.strip().endswith("= 1")]
+    simd = [name.removeprefix("CPU : ") for name in features if name.removeprefix("CPU : ").startswith("AVX")]
+    return "built for " + (", ".join(simd) or "no AVX")
+
+
 def engine_params(path: Path, settings: BackendSettings) -> Any:
     """llama.cpp's parameters for serving ``path`` with the backend's context, slots and threads."""
     params = xllamacpp.CommonParams()
@@ -219,7 +227,8 @@ class EmbeddedBackend:
         began = time.perf_counter()
         await asyncio.to_thread(self._load, path)
         self._sha256 = sha256
-        logger.info("backend %s loaded %s in %.1f s", self.name, path.name, time.perf_counter() - began)
+        took = time.perf_counter() - began
+        logger.info("backend %s loaded %s in %.1f s, engine %s", self.name, path.name, took, engine_build())
 
     def _load(self, path: Path) -> None:
         """Load the engine (blocking); a failure makes the backend unavailable."""
