@@ -30,6 +30,7 @@ from souverain.backends.base import Backend
 from souverain.events import EventSink
 from souverain.gateway.chat import ChatService
 from souverain.gateway.embeddings import EmbeddingsService
+from souverain.gdpr.redaction import Redactor
 from souverain.gdpr.rights import SubjectRights
 from souverain.gdpr.sources import conversation_source, standard_sources
 from souverain.gdpr.sweeper import Purge, RetentionSweeper
@@ -124,7 +125,7 @@ def build_rights(
         return None
     sources = [
         *standard_sources(stores, database.sessions),
-        conversation_source(assistant.conversations, database),
+        conversation_source(assistant.conversations, database, Redactor(detector, stores.subjects)),
     ]
     return SubjectRights(audit.store, stores.subjects, stores.links, detector, sources)
 

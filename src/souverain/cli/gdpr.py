@@ -22,6 +22,7 @@ from souverain.cli.common import load_settings
 from souverain.cli.governance import open_registry, run, say
 from souverain.errors import SouverainError
 from souverain.gdpr import register as records
+from souverain.gdpr.redaction import Redactor
 from souverain.gdpr.rights import SubjectRights
 from souverain.gdpr.sources import conversation_source, standard_sources
 from souverain.privacy.detector import Detector
@@ -41,12 +42,15 @@ def open_rights() -> Iterator[SubjectRights]:
     with open_store(settings) as store:
         privacy = open_privacy_stores(settings, store.database)
         conversations = ConversationStore(store.database.sessions, sealer=privacy.texts)
+        detector = Detector()
+        redactor = Redactor(detector, privacy.subjects)
         sources = [
             *standard_sources(privacy, store.database.sessions),
-            conversation_source(conversations, store.database),  # as the server's requests reach them
+            # as the server's requests reach them
+            conversation_source(conversations, store.database, redactor),
         ]
         try:
-            yield SubjectRights(store, privacy.subjects, privacy.links, Detector(), sources)
+            yield SubjectRights(store, privacy.subjects, privacy.links, detector, sources)
         except SouverainError as exc:
             say(f"error: {exc.message}")
             raise typer.Exit(1) from None

@@ -85,6 +85,7 @@ def activity(use_case: UseCaseOut, controller: str, settings: Settings) -> dict[
             "pseudonymisation vaults encrypted (AES-256-GCM), bound to their use case and conversation, "
             "expiring",
             "stored assistant conversations and hand-over questions encrypted at rest (AES-256-GCM)",
+            "subject access exports mask other people's personal data detected in conversation texts",
             *_sweeping(settings),
         ],
     }

@@ -1,11 +1,13 @@
 """Subject access and erasure across every store, each recorded in the audit trail.
 
 An export holds the subject's own records only: their audit events (naming no one else), the usage
-records of those requests, their stored conversations, and of the vaults of their conversations only the
-values of the identifier the requester gave. Asked by a pseudonymous identifier (``subj_...``), it holds
-no clear value at all: the identifier comes from the trail, and the trail must not become a way back to
-the people it names. Erasing one person leaves the others' records theirs: a shared vault keeps their
-values, a shared request its usage record, a shared event their identifiers (``audit/retained.py``).
+records of those requests, their stored conversations with every detected value but the given identifier
+masked (``redaction.py``: the texts may name other people, GDPR Art. 15(4)), and of the vaults of their
+conversations only the values of the identifier the requester gave. Asked by a pseudonymous identifier
+(``subj_...``), it holds no clear value at all: the identifier comes from the trail, and the trail must
+not become a way back to the people it names. Erasing one person leaves the others' records theirs: a
+shared vault keeps their values, a shared request its usage record, a shared event their identifiers
+(``audit/retained.py``).
 
 An export is recorded before it is handed over (if the event cannot be written, nothing is returned). An
 erasure removes the subject's records from every source, then clears the personal fields of the subject's

@@ -6,7 +6,7 @@ same transaction as the erasure's own event (``erasure.py``), so that the chain 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, and_, delete, or_, select
@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from souverain.assistant.conversations import ConversationStore
 from souverain.audit.canonical import format_time
+from souverain.gdpr.redaction import Redactor
 from souverain.gdpr.subject import RequestRef, Subject
 from souverain.governance.models import Tenant, UsageRecord, UseCase
 from souverain.privacy.entities import EntityType
@@ -163,14 +164,28 @@ Owner = Callable[[str], tuple[str, str | None] | None]
 
 class ConversationSource:
     """Stored conversations (for instance the assistant's, with their hand-over tickets), reached by the
-    tenant, use case and conversation id of the vault scopes the subject is linked to. Asked by
-    pseudonymous identifier, an export gives each conversation's dates and counts, never its text."""
+    tenant, use case and conversation id of the vault scopes the subject is linked to.
 
-    def __init__(self, name: str, export: ConversationExport, erase: ConversationErase, owner: Owner) -> None:
+    Their texts may name other people (GDPR Art. 15(4)): asked by the person's identifier, an export gives
+    them with every detected value masked but that identifier's (``redaction.py``; ``texts`` names, for
+    each list of a record, the field holding free text); asked by pseudonymous identifier, it gives each
+    conversation's dates and counts, never its text."""
+
+    def __init__(
+        self,
+        name: str,
+        export: ConversationExport,
+        erase: ConversationErase,
+        owner: Owner,
+        redactor: Redactor,
+        texts: Mapping[str, str],
+    ) -> None:
         self.name = name
         self._export = export
         self._erase = erase
         self._owner = owner  # the vault knows tenants and use cases by id; conversation stores by name
+        self._redactor = redactor
+        self._texts = dict(texts)
 
     def _triples(self, subject: Subject) -> list[tuple[str, str, str | None]]:
         found = []
@@ -182,10 +197,24 @@ class ConversationSource:
 
     def export(self, subject: Subject) -> list[dict[str, Any]]:
         found = (self._export(*triple) for triple in self._triples(subject))
-        return [item if subject.by_identifier else _withheld(item) for item in found if item is not None]
+        return [self._shown(item, subject) for item in found if item is not None]
 
     def erase(self, subject: Subject) -> int:
         return sum(self._erase(*triple) for triple in self._triples(subject))
+
+    def _shown(self, conversation: dict[str, Any], subject: Subject) -> dict[str, Any]:
+        """A conversation as an export may show it: redacted by identifier, without text otherwise."""
+        if not subject.by_identifier:
+            return _withheld(conversation)
+        shown = dict(conversation)
+        for name, field in self._texts.items():
+            if name in shown:
+                shown[name] = [self._redacted(item, field, subject.ids) for item in shown[name]]
+        return shown
+
+    def _redacted(self, item: dict[str, Any], field: str, own: tuple[str, ...]) -> dict[str, Any]:
+        """One message or ticket with its text redacted (in its own language, as a detection hint)."""
+        return {**item, field: self._redactor.redact(item[field], own, item.get("language"))}
 
 
 def _withheld(conversation: dict[str, Any]) -> dict[str, Any]:
@@ -200,7 +229,11 @@ def standard_sources(privacy: PrivacyStores, sessions: sessionmaker[Session]) ->
     return [VaultSource(privacy.vault, privacy.links, privacy.subjects), UsageSource(sessions)]
 
 
-def conversation_source(store: ConversationStore, database: Database) -> SubjectSource:
+# The free texts of ``ConversationStore.export_conversation``'s records: what a subject access redacts.
+ASSISTANT_TEXTS = {"messages": "content", "handovers": "question"}
+
+
+def conversation_source(store: ConversationStore, database: Database, redactor: Redactor) -> SubjectSource:
     """The assistant's stored conversations (and their hand-over tickets) as a subject source."""
 
     def owner(scope: str) -> tuple[str, str | None] | None:
@@ -214,4 +247,11 @@ def conversation_source(store: ConversationStore, database: Database) -> Subject
             )
             return None if use_case is None else (tenant, use_case)
 
-    return ConversationSource("conversations", store.export_conversation, store.erase_conversation, owner)
+    return ConversationSource(
+        "conversations",
+        store.export_conversation,
+        store.erase_conversation,
+        owner,
+        redactor,
+        ASSISTANT_TEXTS,
+    )
