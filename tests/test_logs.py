@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
 
 import pytest
 
@@ -12,18 +13,26 @@ from souverain import logs
 SECRET = "Jean Dupont 1893120105732"
 
 
+@pytest.fixture(autouse=True)
+def _restore_souverain_logger() -> Iterator[None]:
+    """``configure`` sets the ``souverain`` logger's handlers, level and propagation: put them back for the
+    tests that follow (the privacy canary reads the records at DEBUG through the root logger)."""
+    logger = logging.getLogger("souverain")
+    saved = (logger.handlers[:], logger.level, logger.propagate)
+    yield
+    logger.handlers[:], logger.level, logger.propagate = saved[0], saved[1], saved[2]
+
+
 def emit_failure(fmt: str, capsys: pytest.CaptureFixture[str]) -> str:
     """What one logged exception carrying personal data in its message writes to stderr."""
     logs.configure("INFO", fmt)
     token = logs.request_id_var.set("req-123")
     try:
-        try:
-            raise ValueError(f"cannot parse {SECRET}")
-        except ValueError:
-            logging.getLogger("souverain.test").exception("parsing failed", stack_info=True)
+        raise ValueError(f"cannot parse {SECRET}")
+    except ValueError:
+        logging.getLogger("souverain.test").exception("parsing failed", stack_info=True)
     finally:
         logs.request_id_var.reset(token)
-        logging.getLogger("souverain").handlers[:] = []
     return capsys.readouterr().err
 
 

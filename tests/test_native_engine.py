@@ -63,9 +63,16 @@ def test_an_unreadable_cpu_skips_the_build() -> None:
         native_engine.cpu_signature("processor\t: 0\n")
 
 
-def test_wheels_are_kept_per_version_and_cpu(tmp_path: Path) -> None:
+def test_wheels_are_kept_per_version_cpu_and_build_flags(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     where = native_engine.engine_dir(tmp_path, "2026.10.11549", "0123456789ab")
-    assert where == tmp_path / "engine" / "2026.10.11549-0123456789ab"
+    assert where.parent == tmp_path / "engine"
+    assert re.fullmatch(r"2026\.10\.11549-0123456789ab-[0-9a-f]{8}", where.name)
+    assert native_engine.engine_dir(tmp_path, "2026.10.11550", "0123456789ab") != where
+    assert native_engine.engine_dir(tmp_path, "2026.10.11549", "ba9876543210") != where
+    monkeypatch.setattr(native_engine, "CMAKE_ARGS", (*native_engine.CMAKE_ARGS, "-DGGML_OPENMP=OFF"))
+    assert native_engine.engine_dir(tmp_path, "2026.10.11549", "0123456789ab") != where  # rebuilt
 
 
 def test_the_build_stays_offline_native_and_without_amx() -> None:

@@ -78,8 +78,9 @@ def cpu_signature(cpuinfo: str) -> str:
 
 
 def engine_dir(data_dir: Path, version: str, signature: str) -> Path:
-    """Where the wheel compiled for this CPU is kept."""
-    return data_dir / "engine" / f"{version}-{signature}"
+    """Where the wheel compiled for this CPU is kept: one per version, CPU and set of build flags."""
+    flags = hashlib.sha256("\n".join(CMAKE_ARGS).encode()).hexdigest()[:8]
+    return data_dir / "engine" / f"{version}-{signature}-{flags}"
 
 
 def build_environment(base: dict[str, str], jobs: int) -> dict[str, str]:
