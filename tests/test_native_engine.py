@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 import shlex
+import sys
 import tomllib
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -107,3 +109,19 @@ def test_the_engine_reports_what_it_was_built_for() -> None:
     build = engine_build()
     assert build.startswith("built for ")
     assert "AVX2" in build.split(", ") or build == "built for no AVX"
+
+
+def fake_wheel(tmp_path: Path, module: str) -> Path:
+    """A wheel-shaped zip holding an ``xllamacpp`` module with the given source."""
+    wheel = tmp_path / "xllamacpp-0-cp310-abi3-linux_x86_64.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.writestr("xllamacpp/__init__.py", module)
+    return wheel
+
+
+def test_a_compiled_engine_is_tried_in_a_child_process_before_it_is_installed(tmp_path: Path) -> None:
+    works = fake_wheel(tmp_path, "def get_system_info():\n    return 'CPU : AVX512 = 1 |'\n")
+    assert native_engine.works_here(works, Path(sys.executable)) == "CPU : AVX512 = 1 |"
+    crashes = fake_wheel(tmp_path, "import os, signal\nos.kill(os.getpid(), signal.SIGILL)\n")
+    with pytest.raises(native_engine.Skip, match="does not run on this CPU"):
+        native_engine.works_here(crashes, Path(sys.executable))

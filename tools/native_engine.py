@@ -140,14 +140,17 @@ def works_here(wheel: Path, python: Path) -> str:
     with tempfile.TemporaryDirectory(prefix="souverain-engine-check-") as scratch:
         shutil.unpack_archive(wheel, scratch, format="zip")
         probe = "import xllamacpp; print(xllamacpp.get_system_info())"
-        result = subprocess.run(
-            [str(python), "-c", probe],
-            env={**os.environ, "PYTHONPATH": scratch},
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=120,
-        )
+        try:
+            result = subprocess.run(
+                [str(python), "-c", probe],
+                env={**os.environ, "PYTHONPATH": scratch},
+                capture_output=True,
+                text=True,
+                check=False,
+                timeout=120,
+            )
+        except subprocess.TimeoutExpired:
+            raise Skip("the compiled engine did not load within 2 minutes") from None
     if result.returncode != 0:
         raise Skip(f"the compiled engine does not run on this CPU (exit {result.returncode})")
     return result.stdout.strip()
