@@ -78,7 +78,7 @@ def engine_request(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def engine_build() -> str:
-    """Which instruction sets the installed engine was compiled for: "AVX2" prebuilt, more when native."""
+    """The instruction sets the installed engine was compiled for ("built for AVX, AVX2": the prebuilt)."""
     report = str(xllamacpp.get_system_info())  # "CPU : SSE3 = 1 | AVX2 = 1 | AVX512 = 1 | ..."
     features = [part.split("=")[0].strip() for part in report.split("|") if part.strip().endswith("= 1")]
     simd = [name.removeprefix("CPU : ") for name in features if name.removeprefix("CPU : ").startswith("AVX")]
