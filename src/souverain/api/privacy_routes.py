@@ -28,7 +28,8 @@ from souverain.errors import Forbidden, SouverainError
 from souverain.events import Event, emit_or_refuse
 from souverain.governance.principal import Principal, UseCaseView
 from souverain.privacy.budget import detect
-from souverain.privacy.entities import Entity, EntityType
+from souverain.privacy.entities import Entity
+from souverain.privacy.subject_record import link_values
 from souverain.privacy.subjects import event_subject
 from souverain.privacy.transform import pseudonymize
 from souverain.privacy.vault import check_conversation_id, vault_scope
@@ -161,29 +162,18 @@ async def _pseudonymize(
     found = await _detect(services, body)
     items = [(e.value(body.text), e.type) for e in found]
     vault = await asyncio.to_thread(services.vault.assign, scope, conversation, items)
-    subjects = await _link_subjects(services, use_case, scope, conversation, items)
+    # the people the vault now holds values of are linked to it, as on the chat path, so that subject
+    # access and erasure find it; their pseudonymous identifiers go on the event
+    privacy = services.privacy
+    subjects = await link_values(
+        privacy.subjects, privacy.links, scope, conversation, items, use_case.retention_days
+    )
     response = PseudonymizeResponse(
         text=pseudonymize(body.text, found, vault),
         entities=[EntityOut.of(e) for e in found],
         vault=VaultHandle(conversation_id=conversation, expires_at=vault.expires_at),
     )
     return response, Found(found, subjects)
-
-
-async def _link_subjects(
-    services: Services,
-    use_case: UseCaseView,
-    scope: str,
-    conversation: str,
-    items: Sequence[tuple[str, EntityType]],
-) -> list[str]:
-    """Link the people the vault now holds values of to it, as the chat path does, so that subject access
-    and erasure find the vault; their pseudonymous identifiers go on the event."""
-    subjects = services.privacy.subjects.subjects_of(items)
-    if subjects:
-        links = services.privacy.links
-        await asyncio.to_thread(links.link, scope, conversation, subjects, use_case.retention_days)
-    return subjects
 
 
 @router.post("/analyze")

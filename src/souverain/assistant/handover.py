@@ -1,11 +1,11 @@
 """Hand-over to a person: tickets (conversation, language, question) in a staff queue read through the API.
 
 A ticket belongs to its conversation and goes with it (erasure, retention). Staff need the question as
-the citizen wrote it, so it is kept in clear; the people it identifies are linked to the conversation
-(``AssistantService.hand_over``), so that subject access and erasure find the ticket, and neither the
-question nor anything from it goes to logs, events or usage records. Staff keys bound to a tenant
-see that tenant's tickets only, platform staff (keys bound to no tenant) every tenant's. The methods do
-blocking database work: call them off the event loop.
+the citizen wrote it, so it is kept as written (sealed at rest, opened for the staff queue); the people it
+identifies are linked to the conversation (``AssistantService.hand_over``), so that subject access and
+erasure find the ticket, and neither the question nor anything from it goes to logs, events or usage
+records. Staff keys bound to a tenant see that tenant's tickets only, platform staff (keys bound to no
+tenant) every tenant's. The methods do blocking database work: call them off the event loop.
 """
 
 from __future__ import annotations

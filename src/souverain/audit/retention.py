@@ -82,9 +82,11 @@ def _same(column: Any, value: str | None) -> ColumnElement[bool]:
     return column.is_(None) if value is None else column == value  # type: ignore[no-any-return]
 
 
-def policies(connection: Connection, settings: AuditSettings) -> list[Policy]:
-    """The retention of every use case that has events still holding personal data."""
-    known = _policies(connection, settings)
+def policies(
+    connection: Connection, settings: AuditSettings, known: dict[tuple[str, str], int]
+) -> list[Policy]:
+    """The retention of every use case that has events still holding personal data (``known``: the
+    registered use cases' retention)."""
     pairs = connection.execute(select(EVENTS.c.tenant, EVENTS.c.use_case).where(_uncleared()).distinct())
     found = []
     for tenant, use_case in pairs:
@@ -124,7 +126,8 @@ def purge(store: AuditStore, settings: AuditSettings, actor: str, now: datetime 
     report = PurgeReport()
     with store.writing() as connection:
         cleared: list[int] = []
-        for policy in policies(connection, settings):
+        known = _policies(connection, settings)
+        for policy in policies(connection, settings, known):
             seqs = _clear(connection, policy, now)
             if seqs:
                 cleared += seqs
@@ -137,7 +140,7 @@ def purge(store: AuditStore, settings: AuditSettings, actor: str, now: datetime 
                     }
                 )
         report.events, report.ranges = len(cleared), seq_ranges(cleared)
-        retained.expire(connection, _past_retention(_policies(connection, settings), settings, now))
+        retained.expire(connection, _past_retention(known, settings, now))
         event = _purge_event(actor, report)
         [report.seq] = append_records(connection, [store.record(event)])
     compact(store)

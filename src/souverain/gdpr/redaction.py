@@ -12,7 +12,7 @@ from collections.abc import Collection
 
 from souverain.privacy.detector import Detector
 from souverain.privacy.entities import Entity
-from souverain.privacy.subjects import IDENTIFYING, SubjectKeys
+from souverain.privacy.subjects import SubjectKeys
 
 
 class Redactor:
@@ -39,6 +39,5 @@ class Redactor:
         return "".join(kept)
 
     def _is_own(self, entity: Entity, text: str, own: Collection[str]) -> bool:
-        if entity.type not in IDENTIFYING:
-            return False
-        return self.keys.subject_id(entity.type, entity.value(text)) in own
+        subject = self.keys.subject_of(entity.type, entity.value(text))
+        return subject is not None and subject in own

@@ -20,7 +20,7 @@ from souverain.governance.models import Tenant, UsageRecord, UseCase
 from souverain.privacy.entities import EntityType
 from souverain.privacy.stores import PrivacyStores
 from souverain.privacy.subject_links import SubjectLinks
-from souverain.privacy.subjects import IDENTIFYING, SubjectKeys
+from souverain.privacy.subjects import SubjectKeys
 from souverain.privacy.vault import scope_ids
 from souverain.privacy.vault_store import PrivacyVault, VaultStore
 from souverain.storage.database import Database
@@ -55,14 +55,11 @@ class VaultSource:
         self.links = links
         self.keys = keys
 
-    def _subject_of(self, entity_type: EntityType, value: str) -> str | None:
-        return self.keys.subject_id(entity_type, value) if entity_type in IDENTIFYING else None
-
     def export(self, subject: Subject) -> list[dict[str, Any]]:
         found = []
         for conversation in subject.conversations:
             vault = self.vault.load(conversation.tenant, conversation.conversation_id)
-            own = [e for e in vault.entries() if self._subject_of(e[1], e[2]) in subject.ids]
+            own = [e for e in vault.entries() if self.keys.subject_of(e[1], e[2]) in subject.ids]
             entries = [_entry(placeholder, kind, value, subject) for placeholder, kind, value in own]
             found.append({"conversation_id": conversation.conversation_id, "entries": entries})
         return found
@@ -76,7 +73,7 @@ class VaultSource:
                 continue
 
             def theirs(kind: EntityType, value: str, others: set[str] = others) -> bool:
-                return self._subject_of(kind, value) in others
+                return self.keys.subject_of(kind, value) in others
 
             if self.vault.keep(conversation.tenant, conversation.conversation_id, theirs):
                 kept += 1

@@ -55,6 +55,10 @@ class SubjectKeys:
         message = f"{entity_type.value}\x00{normalize(entity_type, value)}".encode()
         return PREFIX + hmac.new(self._key, message, hashlib.sha256).hexdigest()[:32]
 
+    def subject_of(self, entity_type: EntityType, value: str) -> str | None:
+        """The subject identifier of ``value`` if its type identifies a person (None: a name, an address)."""
+        return self.subject_id(entity_type, value) if entity_type in IDENTIFYING else None
+
     def subjects_of(self, items: Iterable[tuple[str, EntityType]]) -> list[str]:
         """The distinct subject identifiers of the identifying values among ``items``, sorted."""
         return sorted({self.subject_id(kind, value) for value, kind in items if kind in IDENTIFYING})
